@@ -1,0 +1,19 @@
+namespace Underlay.Tftp.Files;
+
+/// <summary>Rendered or cached content; a read is one memory copy into the packet buffer.</summary>
+internal sealed class MemoryTftpFile(ReadOnlyMemory<byte> content) : TftpFile
+{
+    public override long? Length => content.Length;
+
+    public override ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (offset >= content.Length)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        var source = content.Span.Slice((int)offset, (int)Math.Min(destination.Length, content.Length - offset));
+        source.CopyTo(destination.Span);
+        return new ValueTask<int>(source.Length);
+    }
+}
