@@ -26,9 +26,10 @@ internal sealed class HostFileContent(string path) : ContentSource
 }
 
 /// <summary>The data of entry <see cref="Ordinal"/> in a layer (or of an entry inside a tar nested in that entry).</summary>
-internal sealed class LayerContent(Layers.LayerBlob blob, int ordinal, int nestedOrdinal) : ContentSource
+internal sealed class LayerContent(Layers.LayerIndex index, int ordinal, int nestedOrdinal) : ContentSource
 {
-    public Layers.LayerBlob Blob { get; } = blob;
+    public Layers.LayerIndex Index { get; } = index;
+    public Layers.LayerBlob Blob => Index.Blob;
     public int Ordinal { get; } = ordinal;
     public int NestedOrdinal { get; } = nestedOrdinal;
 }

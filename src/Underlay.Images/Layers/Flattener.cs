@@ -65,7 +65,7 @@ internal static class Flattener
                 var attributes = entry;
                 if (entry.Kind == EntryKind.File)
                 {
-                    content = new FileContent(new LayerContent(index.Blob, entry.Ordinal, -1), entry.Size);
+                    content = new FileContent(new LayerContent(index, entry.Ordinal, -1), entry.Size);
                     layerFiles[entry.Path] = (content, entry);
                 }
                 else if (entry.Kind == EntryKind.HardLink)

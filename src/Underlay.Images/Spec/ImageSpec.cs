@@ -142,6 +142,8 @@ internal sealed class ContainerConfig
     public List<IdMapping>? GidMappings { get; set; }
     public Dictionary<string, string>? Annotations { get; set; }
     public RuntimeSpec? Runtime { get; set; }
+
+    public ContainerConfig Clone() => (ContainerConfig)MemberwiseClone();
 }
 
 internal sealed class FileSpec
