@@ -1,0 +1,42 @@
+using Underlay.Api.Auth;
+using Underlay.Core.Models;
+using Underlay.Core.Params;
+using Underlay.Store;
+
+namespace Underlay.Api;
+
+/// <summary>What the endpoints use; built once by the composition root.</summary>
+public sealed class ApiServices
+{
+    public ApiServices(ObjectStore store, TokenService tokens, Func<Info> info, TimeProvider time)
+    {
+        Store = store;
+        Tokens = tokens;
+        Info = info;
+        Time = time;
+        Authenticator = new Authenticator(store, tokens, time);
+        Authorizer = new Authorizer(store);
+        Params = new ParamResolver(store);
+    }
+
+    public ObjectStore Store { get; }
+
+    public TokenService Tokens { get; }
+
+    public Authenticator Authenticator { get; }
+
+    public Authorizer Authorizer { get; }
+
+    public ParamResolver Params { get; }
+
+    /// <summary>Produces the current server facts for <c>/api/v3/info</c>.</summary>
+    public Func<Info> Info { get; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Default lifetime of tokens issued to users (DRP: 1 hour unless <c>?ttl=</c> asks otherwise).</summary>
+    public TimeSpan UserTokenLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>DRP's <c>knownTokenTimeout</c> default: 3600 s.</summary>
+    public TimeSpan MachineTokenLifetime { get; init; } = TimeSpan.FromHours(1);
+}
