@@ -74,9 +74,10 @@ internal sealed class TftpNegotiation
                 seen |= SeenTransferSize;
 
                 // RFC 2349: in a RRQ the client sends "0" and the server answers with the size in octets. The value
-                // the client sent is not checked (tftpd-hpa does the same). Without a known length (rendered or
-                // netascii content) the option is simply not acknowledged.
-                if (fileLength is { } length && request.Mode == TftpTransferMode.Octet)
+                // the client sent is not checked (tftpd-hpa does the same). Not acknowledged when the length is
+                // unknown (netascii, non-seekable streams) or zero: curl rejects "tsize 0" in an OACK as illegal
+                // (error 71, also against tftpd-hpa), and leaving an option out is always allowed (RFC 2347).
+                if (fileLength is { } length && length > 0 && request.Mode == TftpTransferMode.Octet)
                 {
                     acknowledged.Add(new(name, length.ToString(CultureInfo.InvariantCulture)));
                 }

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
+using System.Text.Unicode;
 
 namespace Underlay.Tftp.Protocol;
 
@@ -95,8 +95,9 @@ internal static class TftpPacket
     /// <summary>Writes an ERROR packet with a string message (request-time errors; not on the per-block path).</summary>
     public static int WriteError(Span<byte> destination, TftpErrorCode code, string message)
     {
+        // Utf8.FromUtf16 stops at the last whole character that fits, so a long message is cut cleanly.
         Span<byte> encoded = stackalloc byte[MaxErrorMessageBytes];
-        var length = Encoding.UTF8.GetBytes(message.AsSpan(0, Math.Min(message.Length, MaxErrorMessageBytes / 3)), encoded);
+        Utf8.FromUtf16(message, encoded, out _, out var length);
         return WriteError(destination, code, encoded[..length]);
     }
 
