@@ -87,6 +87,9 @@ internal sealed partial class RenderContext
     public void Execute(Tree tree, object? data)
     {
         _execName = tree.Name;
+
+        // Go wraps the data in reflect.ValueOf: nil data is the invalid value, not a nil interface.
+        data ??= NoValue.Instance;
         PushVar("$", data);
         Walk(data, tree.Root);
     }
@@ -141,23 +144,6 @@ internal sealed partial class RenderContext
 
         var (line, column) = _at.Source.LineColumn(_at.Pos);
         var context = _at.ToString();
-        if (context.EnumerateRunes().Count() > 20)
-        {
-            var sb = new StringBuilder();
-            var n = 0;
-            foreach (var r in context.EnumerateRunes())
-            {
-                if (n++ == 20)
-                {
-                    break;
-                }
-
-                sb.Append(r.ToString());
-            }
-
-            context = sb.Append("...").ToString();
-        }
-
         var name = _at.Source.ParseName;
         return new TemplateException(
             kind,
@@ -324,7 +310,6 @@ internal sealed partial class RenderContext
 
                     break;
                 case string s:
-                    _at = r;
                     throw Error($"range can't iterate over {s}");
                 case null or NoValue:
                     break;
@@ -688,7 +673,8 @@ internal sealed partial class RenderContext
             };
         }
 
-        throw Error($"can't evaluate field {fieldName} in type {GoValue.TypeName(receiver)}");
+        // Values reached through maps and lists have Go's static type interface{}.
+        throw Error($"can't evaluate field {fieldName} in type interface {{}}");
     }
 
     private object? CallMethod(object? dot, ITemplateObject obj, string name, Node node, Node[]? args, object? final, bool hasArgs)

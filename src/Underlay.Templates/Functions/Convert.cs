@@ -99,15 +99,16 @@ internal static class Convert
     };
 
     /// <summary>A Go int result: boxed C# int when it fits, else long.</summary>
-    public static object GoInt(long v) => v is >= int.MinValue and <= int.MaxValue ? GoValue.Box((int)v) : v;
+    public static object GoInt(long v) => v is >= int.MinValue and <= int.MaxValue ? GoValue.Box((int)v) : (object)v;
 
-    public static IList AsList(object? v, string function)
+    /// <summary>The list argument of a Sprig list function; <paramref name="error"/> is Sprig's message before the kind.</summary>
+    public static IList AsList(object? v, string error)
     {
         return v switch
         {
             IList l => l,
             null or NoValue => throw new TemplateFunctionException("runtime error: invalid memory address or nil pointer dereference"),
-            _ => throw new TemplateFunctionException($"Cannot find {function} on type {GoValue.KindName(v)}"),
+            _ => throw new TemplateFunctionException($"{error} {GoValue.KindName(v)}"),
         };
     }
 

@@ -62,7 +62,7 @@ internal static class GoBuiltins
 
     private static object? Index(object? item, ReadOnlySpan<object?> indexes)
     {
-        if (item is NoValue)
+        if (item is null or NoValue)
         {
             throw new TemplateFunctionException("index of untyped nil");
         }
@@ -351,10 +351,10 @@ internal static class Compare
         {
             if (GoValue.KindName(a) != GoValue.KindName(b))
             {
-                throw new TemplateFunctionException($"non-comparable types {GoFormat.Sprint(a)}: {GoValue.TypeName(a)}, {GoValue.TypeName(b)}: {GoFormat.Sprint(b)}");
+                throw new TemplateFunctionException($"non-comparable types {GoFormat.Sprintf("%s", [a])}: {GoValue.TypeName(a)}, {GoValue.TypeName(b)}: {GoFormat.Sprintf("%s", [b])}");
             }
 
-            throw new TemplateFunctionException($"non-comparable type {GoFormat.Sprint(b)}: {GoValue.TypeName(b)}");
+            throw new TemplateFunctionException($"non-comparable type {GoFormat.Sprintf("%s", [b])}: {GoValue.TypeName(b)}");
         }
 
         return Equals(a, b);

@@ -15,31 +15,31 @@ internal static partial class Sprig
         Alias(f, "tuple", "list");
         Fixed(f, "first", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "first");
+            var l = Convert.AsList(a[0], "Cannot find first on type");
             return l.Count == 0 ? null : l[0];
         });
         Alias(f, "mustFirst", "first");
         Fixed(f, "last", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "last");
+            var l = Convert.AsList(a[0], "Cannot find last on type");
             return l.Count == 0 ? null : l[^1];
         });
         Alias(f, "mustLast", "last");
         Fixed(f, "rest", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "rest");
-            return l.Count == 0 ? null : Range(l, 1, l.Count);
+            var l = Convert.AsList(a[0], "Cannot find rest on type");
+            return Range(l, Math.Min(1, l.Count), l.Count);
         });
         Alias(f, "mustRest", "rest");
         Fixed(f, "initial", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "initial");
-            return l.Count == 0 ? null : Range(l, 0, l.Count - 1);
+            var l = Convert.AsList(a[0], "Cannot find initial on type");
+            return Range(l, 0, Math.Max(l.Count - 1, 0));
         });
         Alias(f, "mustInitial", "initial");
         Fixed(f, "append", s_any2, (c, a) =>
         {
-            var l = Convert.AsList(a[0], "append");
+            var l = Convert.AsList(a[0], "Cannot push on type");
             c.Charge(l.Count);
             var r = Convert.CopyList(l, 1);
             r.Add(a[1]);
@@ -50,7 +50,7 @@ internal static partial class Sprig
         Alias(f, "mustPush", "append");
         Fixed(f, "prepend", s_any2, (c, a) =>
         {
-            var l = Convert.AsList(a[0], "prepend");
+            var l = Convert.AsList(a[0], "Cannot prepend on type");
             c.Charge(l.Count);
             var r = new List<object?>(l.Count + 1) { a[1] };
             foreach (var e in l)
@@ -63,7 +63,7 @@ internal static partial class Sprig
         Alias(f, "mustPrepend", "prepend");
         Fixed(f, "uniq", s_any, (c, a) =>
         {
-            var l = Convert.AsList(a[0], "uniq");
+            var l = Convert.AsList(a[0], "Cannot find uniq on type");
             c.Charge((long)l.Count * l.Count / 16);
             var r = new List<object?>();
             foreach (var e in l)
@@ -84,13 +84,13 @@ internal static partial class Sprig
                 return GoValue.Box(false);
             }
 
-            var l = Convert.AsList(a[1], "has");
+            var l = Convert.AsList(a[1], "Cannot find has on type");
             return GoValue.Box(Contains(l, a[0]));
         });
         Alias(f, "mustHas", "has");
         Variadic(f, "without", s_any2, (c, a) =>
         {
-            var l = Convert.AsList(a[0], "without");
+            var l = Convert.AsList(a[0], "Cannot find without on type");
             c.Charge(l.Count);
             var omit = a[1..].ToArray();
             var r = new List<object?>();
@@ -107,7 +107,7 @@ internal static partial class Sprig
         Alias(f, "mustWithout", "without");
         Fixed(f, "reverse", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "reverse");
+            var l = Convert.AsList(a[0], "Cannot find reverse on type");
             var r = Convert.CopyList(l);
             r.Reverse();
             return r;
@@ -115,7 +115,7 @@ internal static partial class Sprig
         Alias(f, "mustReverse", "reverse");
         Fixed(f, "compact", s_any, (_, a) =>
         {
-            var l = Convert.AsList(a[0], "compact");
+            var l = Convert.AsList(a[0], "Cannot compact on type");
             var r = new List<object?>();
             foreach (var e in l)
             {
@@ -163,7 +163,7 @@ internal static partial class Sprig
         Fixed(f, "chunk", [ParamKind.Int, ParamKind.Any], (_, a) =>
         {
             var size = (int)a[0]!;
-            var l = Convert.AsList(a[1], "chunk");
+            var l = Convert.AsList(a[1], "Cannot chunk type");
             if (size <= 0)
             {
                 throw new TemplateFunctionException("runtime error: integer divide by zero");
@@ -218,12 +218,7 @@ internal static partial class Sprig
 
     private static object? Slice(object? list, ReadOnlySpan<object?> indices)
     {
-        if (list is string)
-        {
-            throw new TemplateFunctionException("Cannot slice type string");
-        }
-
-        var l = Convert.AsList(list, "slice");
+        var l = Convert.AsList(list, "list should be type of slice or array but");
         if (l.Count == 0)
         {
             return null;
@@ -233,7 +228,7 @@ internal static partial class Sprig
         var end = indices.Length < 2 ? l.Count : (int)Convert.ToInt64(indices[1]);
         if (start < 0 || end > l.Count || start > end)
         {
-            throw new TemplateFunctionException($"reflect: slice index out of range");
+            throw new TemplateFunctionException("reflect.Value.Slice: slice index out of bounds");
         }
 
         if (l is string[] ss)

@@ -393,13 +393,14 @@ internal sealed class Lexer
                     _parenDepth++;
                     continue;
                 case ')':
+                    // Go emits the token before checking, so the parser reports it first.
+                    Emit(TokenType.RightParen);
                     _parenDepth--;
                     if (_parenDepth < 0)
                     {
                         return Error("unexpected right paren " + FormatRune(r));
                     }
 
-                    Emit(TokenType.RightParen);
                     continue;
             }
 

@@ -781,7 +781,7 @@ internal static class NumberParsing
         if (s.Contains('_'))
         {
             // Underscores only between digits and only with a base prefix (Go's underscoreOK).
-            if (!prefixed || s[0] == '_' && radix == 10 || s[^1] == '_' || s.IndexOf("__") >= 0)
+            if ((!prefixed && s[0] == '_') || s[^1] == '_' || s.IndexOf("__") >= 0)
             {
                 return false;
             }

@@ -255,7 +255,7 @@ internal static class GoValue
         return s.Length;
     }
 
-    public static object BoxInt(long value) => value is >= int.MinValue and <= int.MaxValue ? (int)value : value;
+    public static object BoxInt(long value) => value is >= int.MinValue and <= int.MaxValue ? Box((int)value) : value;
 
     private static readonly object s_true = true;
     private static readonly object s_false = false;
