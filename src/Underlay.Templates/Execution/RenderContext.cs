@@ -107,6 +107,18 @@ internal sealed partial class RenderContext
         }
     }
 
+    /// <summary>Charges for a string a function built and refuses one longer than the output cap, so values built
+    /// up in variables (never written) stay bounded too.</summary>
+    public void ChargeString(int length)
+    {
+        if (length > Options.MaxOutputChars)
+        {
+            throw Limit($"value exceeds the output limit of {Options.MaxOutputChars} chars");
+        }
+
+        Charge(length / 64);
+    }
+
     private void CheckLimits()
     {
         if (_ops > Options.MaxOperations)
@@ -492,7 +504,15 @@ internal sealed partial class RenderContext
             case TemplateFunction f:
                 throw Error($"can't print {node} of type func");
             default:
-                GoFormat.AppendValue(_out, value, Charge);
+                try
+                {
+                    GoFormat.AppendValue(_out, value, Charge);
+                }
+                catch (TemplateFunctionException ex)
+                {
+                    throw Error(ex.Message, ex);
+                }
+
                 return;
         }
     }

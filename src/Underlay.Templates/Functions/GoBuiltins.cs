@@ -38,7 +38,7 @@ internal static class GoBuiltins
     /// <summary>and/or with a variadic first parameter in Go still need one argument.</summary>
     private static string Charged(RenderContext c, string s)
     {
-        c.Charge(s.Length / 64);
+        c.ChargeString(s.Length);
         return s;
     }
 

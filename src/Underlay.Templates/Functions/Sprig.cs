@@ -50,7 +50,7 @@ internal static partial class Sprig
 
     private static string Charged(RenderContext c, string s)
     {
-        c.Charge(s.Length / 64);
+        c.ChargeString(s.Length);
         return s;
     }
 
@@ -74,12 +74,12 @@ internal static partial class Sprig
         Fixed(f, "contains", s_str2, (_, a) => GoValue.Box(((string)a[1]!).Contains((string)a[0]!, StringComparison.Ordinal)));
         Fixed(f, "hasPrefix", s_str2, (_, a) => GoValue.Box(((string)a[1]!).StartsWith((string)a[0]!, StringComparison.Ordinal)));
         Fixed(f, "hasSuffix", s_str2, (_, a) => GoValue.Box(((string)a[1]!).EndsWith((string)a[0]!, StringComparison.Ordinal)));
-        Variadic(f, "quote", s_any, (_, a) => QuoteAll(a, '"'));
-        Variadic(f, "squote", s_any, (_, a) => QuoteAll(a, '\''));
-        Variadic(f, "cat", s_any, (_, a) => Cat(a));
+        Variadic(f, "quote", s_any, (c, a) => Charged(c, QuoteAll(a, '"')));
+        Variadic(f, "squote", s_any, (c, a) => Charged(c, QuoteAll(a, '\'')));
+        Variadic(f, "cat", s_any, (c, a) => Charged(c, Cat(a)));
         Fixed(f, "indent", s_intStr, (c, a) => Charged(c, Indent((int)a[0]!, (string)a[1]!)));
         Fixed(f, "nindent", s_intStr, (c, a) => Charged(c, "\n" + Indent((int)a[0]!, (string)a[1]!)));
-        Fixed(f, "toString", s_any, (_, a) => Convert.Strval(a[0]));
+        Fixed(f, "toString", s_any, (c, a) => Charged(c, Convert.Strval(a[0])));
         Fixed(f, "toStrings", s_any, (_, a) => Convert.Strslice(a[0]));
         Fixed(f, "split", s_str2, (_, a) => Split((string)a[0]!, (string)a[1]!));
         Fixed(f, "splitList", s_str2, (_, a) => SplitString((string)a[1]!, (string)a[0]!, -1));
