@@ -89,25 +89,30 @@ internal sealed class VerifyingStream : Stream
     public override int Read(Span<byte> buffer)
     {
         var n = _inner.Read(buffer);
-        Account(buffer[..n]);
+        Account(buffer[..n], buffer.Length);
         return n;
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Account(buffer.Span[..n]);
+        Account(buffer.Span[..n], buffer.Length);
         return n;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    private void Account(ReadOnlySpan<byte> data)
+    private void Account(ReadOnlySpan<byte> data, int requested)
     {
         if (data.Length == 0)
         {
-            Verify();
+            // Only a read that asked for bytes and got none is the end of the stream.
+            if (requested > 0)
+            {
+                Verify();
+            }
+
             return;
         }
 
