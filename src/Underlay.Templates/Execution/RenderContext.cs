@@ -501,6 +501,15 @@ internal sealed partial class RenderContext
             case bool b:
                 _out.Append(b ? "true" : "false");
                 return;
+            case double d when d == Math.Floor(d) && Math.Abs(d) < 1e6 && !(d == 0 && double.IsNegative(d)):
+                {
+                    // JSON numbers are float64; whole ones below 1e6 print as integers under Go's %v.
+                    var span = _out.GetSpan(8);
+                    ((int)d).TryFormat(span, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+                    _out.Advance(written);
+                    return;
+                }
+
             case TemplateFunction f:
                 throw Error($"can't print {node} of type func");
             default:

@@ -46,3 +46,53 @@ public sealed class DrpContentTests
         Assert.False(known.HasFunction("expandenv"));
     }
 }
+
+public sealed class DrpContentRenderTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Community_content_renders_against_a_stub_machine()
+    {
+        var engine = TemplateEngine.Shared;
+        var byId = new Dictionary<string, ParsedTemplate>(StringComparer.Ordinal);
+        foreach (var t in DrpContentPacks.All.Where(t => t.Kind == "template"))
+        {
+            var id = t.Where["templates/".Length..^".Contents".Length];
+            byId.TryAdd(id, engine.Parse(id, t.Text));
+        }
+
+        Func<string, ParsedTemplate?> resolve = id => byId.GetValueOrDefault(id);
+        var data = new DrpRenderStub(DrpRenderStub.ParamDefaults(), resolve);
+        var options = RenderOptions.Default with { ResolveTemplate = resolve };
+        var ok = 0;
+        var failures = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var t in DrpContentPacks.All)
+        {
+            try
+            {
+                engine.RenderToString(engine.Parse(t.Where, t.Text), data, options);
+                ok++;
+            }
+            catch (TemplateException ex)
+            {
+                // Group by the error after the location, so one missing stub value shows as one line.
+                var reason = ex.Message[(ex.Message.LastIndexOf(">: ", StringComparison.Ordinal) + 1)..];
+                if (!failures.TryGetValue(reason, out var list))
+                {
+                    failures[reason] = list = [];
+                }
+
+                list.Add(t.ToString());
+            }
+        }
+
+        output.WriteLine($"{ok} of {DrpContentPacks.All.Count} texts rendered");
+        foreach (var (reason, list) in failures.OrderByDescending(f => f.Value.Count))
+        {
+            output.WriteLine($"{list.Count,4} {reason}  e.g. {list[0]}");
+        }
+
+        // The stub answers only with schema defaults, so some renders legitimately fail (a required param
+        // without a default, indexing an empty list...). Nearly all must succeed, and none may fail any other way.
+        Assert.True(ok >= DrpContentPacks.All.Count * 0.97, $"only {ok} of {DrpContentPacks.All.Count} rendered");
+    }
+}
