@@ -9,6 +9,7 @@ namespace Underlay.Benchmarks.Templates;
 /// per-machine boot files. Target: 50,000 renders/s on one core (20 µs per render).
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
 public class TemplateRenderBenchmarks
 {
     private readonly TemplateEngine _engine = TemplateEngine.Shared;

@@ -212,13 +212,19 @@ internal sealed partial class RenderContext
     private int Walk(object? dot, Node node)
     {
         _at = node;
-        Charge(1);
-        switch (node)
+        if (++_ops >= _nextCheck)
         {
-            case TextNode text:
-                _out.Append(text.Text);
+            CheckLimits();
+        }
+
+        // Dispatch on the node's tag; the casts are then exact (a chain of type tests costs more per node).
+        switch (node.Type)
+        {
+            case NodeType.Text:
+                _out.Append(Unsafe.As<TextNode>(node).Text);
                 return Normal;
-            case ActionNode action:
+            case NodeType.Action:
+                var action = Unsafe.As<ActionNode>(node);
                 var value = EvalPipeline(dot, action.Pipe);
                 if (action.Pipe.Decl.Length == 0)
                 {
@@ -226,8 +232,8 @@ internal sealed partial class RenderContext
                 }
 
                 return Normal;
-            case ListNode list:
-                foreach (var n in list.Nodes)
+            case NodeType.List:
+                foreach (var n in Unsafe.As<ListNode>(node).Nodes)
                 {
                     var flow = Walk(dot, n);
                     if (flow != Normal)
@@ -237,17 +243,17 @@ internal sealed partial class RenderContext
                 }
 
                 return Normal;
-            case BranchNode branch:
-                return branch.Type switch
-                {
-                    NodeType.Range => WalkRange(dot, branch),
-                    _ => WalkIfOrWith(dot, branch),
-                };
-            case TemplateNode template:
-                WalkTemplate(dot, template);
+            case NodeType.If or NodeType.With:
+                return WalkIfOrWith(dot, Unsafe.As<BranchNode>(node));
+            case NodeType.Range:
+                return WalkRange(dot, Unsafe.As<BranchNode>(node));
+            case NodeType.Template:
+                WalkTemplate(dot, Unsafe.As<TemplateNode>(node));
                 return Normal;
-            case LoopControlNode loop:
-                return loop.Type == NodeType.Break ? BreakFlow : ContinueFlow;
+            case NodeType.Break:
+                return BreakFlow;
+            case NodeType.Continue:
+                return ContinueFlow;
             default:
                 throw Error($"unknown node: {node}");
         }
