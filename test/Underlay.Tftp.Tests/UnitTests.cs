@@ -84,14 +84,14 @@ public sealed class WireFormatTests
 
 public sealed class NetasciiTests
 {
-    private static async Task<byte[]> ReadAllAsync(TftpFile file, int blockSize)
+    private static byte[] ReadAll(TftpFile file, int blockSize)
     {
         var output = new MemoryStream();
         var block = new byte[blockSize];
         long offset = 0;
         while (true)
         {
-            var read = await file.ReadAsync(offset, block, TestContext.Current.CancellationToken);
+            var read = file.Read(offset, block);
             output.Write(block, 0, read);
             offset += read;
             if (read < blockSize)
@@ -105,13 +105,13 @@ public sealed class NetasciiTests
     [InlineData(8)]
     [InlineData(9)]
     [InlineData(512)]
-    public async Task Lf_becomes_cr_lf_and_a_bare_cr_becomes_cr_nul_across_block_boundaries(int blockSize)
+    public void Lf_becomes_cr_lf_and_a_bare_cr_becomes_cr_nul_across_block_boundaries(int blockSize)
     {
         // "1234567\n" puts the CR of the converted newline at the end of an 8-byte block and its LF in the next.
         var source = "1234567\nab\rc\r\n\n"u8.ToArray();
         using var file = new NetasciiTftpFile(TftpFile.FromMemory(source));
 
-        var converted = await ReadAllAsync(file, blockSize);
+        var converted = ReadAll(file, blockSize);
 
         Assert.Equal("1234567\r\nab\r\0c\r\0\r\n\r\n"u8.ToArray(), converted);
         Assert.Null(file.Length);
@@ -119,12 +119,12 @@ public sealed class NetasciiTests
     }
 
     [Fact]
-    public async Task Large_text_converts_the_same_whatever_the_source_chunking()
+    public void Large_text_converts_the_same_whatever_the_source_chunking()
     {
         var text = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 3000).Select(i => $"line {i}\n")));
         using var file = new NetasciiTftpFile(TftpFile.FromStream(new MemoryStream(text)));
 
-        var converted = await ReadAllAsync(file, 512);
+        var converted = ReadAll(file, 512);
 
         Assert.Equal(Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(text).Replace("\n", "\r\n")), converted);
     }

@@ -3,10 +3,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Underlay.Tftp.Files;
 
 /// <summary>
-/// A real file read with positional reads. The reads are synchronous on purpose: a block comes from the page
-/// cache in microseconds, while "async" file I/O on Unix is the same pread moved to another thread-pool thread,
-/// one extra hop per block. The length is fixed when the file is opened, so a file that grows (or a device that
-/// never ends) cannot stretch a transfer past the tsize that was announced.
+/// A real file read with positional reads (pread), so a window restart can go back without seeking. The length is
+/// fixed when the file is opened, so a file that grows (or a device that never ends) cannot stretch a transfer
+/// past the tsize that was announced.
 /// </summary>
 internal sealed class FileHandleTftpFile : TftpFile
 {
@@ -23,13 +22,13 @@ internal sealed class FileHandleTftpFile : TftpFile
 
     public override long? Length => _length;
 
-    public override ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public override int Read(long offset, Span<byte> destination)
     {
         var total = 0;
         var wanted = (int)Math.Min(destination.Length, Math.Max(0, _length - offset));
         while (total < wanted)
         {
-            var read = RandomAccess.Read(_handle, destination.Span[total..wanted], offset + total);
+            var read = RandomAccess.Read(_handle, destination[total..wanted], offset + total);
             if (read == 0)
             {
                 break;
@@ -38,7 +37,7 @@ internal sealed class FileHandleTftpFile : TftpFile
             total += read;
         }
 
-        return new ValueTask<int>(total);
+        return total;
     }
 
     protected override void Dispose(bool disposing)

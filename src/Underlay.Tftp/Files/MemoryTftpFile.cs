@@ -5,15 +5,15 @@ internal sealed class MemoryTftpFile(ReadOnlyMemory<byte> content) : TftpFile
 {
     public override long? Length => content.Length;
 
-    public override ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public override int Read(long offset, Span<byte> destination)
     {
         if (offset >= content.Length)
         {
-            return new ValueTask<int>(0);
+            return 0;
         }
 
         var source = content.Span.Slice((int)offset, (int)Math.Min(destination.Length, content.Length - offset));
-        source.CopyTo(destination.Span);
-        return new ValueTask<int>(source.Length);
+        source.CopyTo(destination);
+        return source.Length;
     }
 }

@@ -24,7 +24,7 @@ internal sealed class NetasciiTftpFile : TftpFile
 
     public override bool SupportsRandomAccess => false;
 
-    public override async ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public override int Read(long offset, Span<byte> destination)
     {
         if (offset != _outputOffset)
         {
@@ -36,7 +36,7 @@ internal sealed class NetasciiTftpFile : TftpFile
         {
             if (_pending >= 0)
             {
-                destination.Span[written++] = (byte)_pending;
+                destination[written++] = (byte)_pending;
                 _pending = -1;
                 continue;
             }
@@ -49,13 +49,13 @@ internal sealed class NetasciiTftpFile : TftpFile
                 }
 
                 _chunkStart = 0;
-                _chunkEnd = await _inner.ReadAsync(_sourceOffset, _chunk, cancellationToken).ConfigureAwait(false);
+                _chunkEnd = _inner.Read(_sourceOffset, _chunk);
                 _sourceOffset += _chunkEnd;
                 _sourceDone = _chunkEnd < _chunk.Length;
                 continue;
             }
 
-            written += Convert(destination.Span[written..]);
+            written += Convert(destination[written..]);
         }
 
         _outputOffset += written;

@@ -24,7 +24,7 @@ internal sealed class StreamTftpFile : TftpFile
 
     public override bool SupportsRandomAccess => _stream.CanSeek;
 
-    public override async ValueTask<int> ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    public override int Read(long offset, Span<byte> destination)
     {
         if (offset != _position)
         {
@@ -45,7 +45,7 @@ internal sealed class StreamTftpFile : TftpFile
         var total = 0;
         while (total < destination.Length)
         {
-            var read = await _stream.ReadAsync(destination[total..], cancellationToken).ConfigureAwait(false);
+            var read = _stream.Read(destination[total..]);
             if (read == 0)
             {
                 break;

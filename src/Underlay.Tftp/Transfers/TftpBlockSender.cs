@@ -1,16 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using Underlay.Tftp.Files;
 using Underlay.Tftp.Protocol;
 
 namespace Underlay.Tftp.Transfers;
 
 /// <summary>
-/// The per-block path: read a block into the transfer's one buffer behind a 4-byte header and send it. No
-/// allocation per block: the buffer is rented once per transfer, the client's address is a cached
-/// <see cref="SocketAddress"/>, memory and file reads complete synchronously, and the async state machine is
-/// pooled for the rare case where the send does not complete at once.
+/// The per-block path: read a block into the transfer's one buffer behind a 4-byte header and send it. Nothing is
+/// allocated per block: the buffer is rented once per transfer, the client's address is a cached
+/// <see cref="SocketAddress"/>, and both the read and the send are plain calls on the transfer's own thread.
 /// </summary>
 internal sealed class TftpBlockSender
 {
@@ -42,23 +40,19 @@ internal sealed class TftpBlockSender
     /// buffer, so a lock-step retransmission re-sends bytes without reading again (netascii and non-seekable
     /// sources rely on that).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<int> SendAsync(long block, CancellationToken cancellationToken)
+    public int Send(long block)
     {
         if (block != _bufferedBlock)
         {
-            var offset = (block - 1) * _blockSize;
-            var destination = _buffer.AsMemory(TftpPacket.HeaderSize, _blockSize);
             _bufferedBlock = 0;
-            _bufferedLength = await _file.ReadAsync(offset, destination, cancellationToken).ConfigureAwait(false);
+            _bufferedLength = _file.Read((block - 1) * _blockSize, _buffer.AsSpan(TftpPacket.HeaderSize, _blockSize));
             _bufferedBlock = block;
         }
 
         // RFC 1350 §5: the block number is 16 bits. Past 65535 it wraps to 0, which is what tftpd-hpa (default
         // "rollover 0"), tftp-hpa, curl, busybox and atftp all expect (they keep the counter in a uint16).
         TftpPacket.WriteDataHeader(_buffer, (ushort)block);
-        await _socket.SendToAsync(_buffer.AsMemory(0, TftpPacket.HeaderSize + _bufferedLength), SocketFlags.None, _client, cancellationToken)
-            .ConfigureAwait(false);
+        _socket.SendTo(_buffer.AsSpan(0, TftpPacket.HeaderSize + _bufferedLength), SocketFlags.None, _client);
         return _bufferedLength;
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Underlay.Tftp.Files;
@@ -11,16 +10,24 @@ namespace Underlay.Tftp.Transfers;
 
 /// <summary>
 /// One read request, from the RRQ to the final ACK, on its own socket (its own transfer ID, RFC 1350 §4).
-/// Runs on the thread pool; the listener only hands it the request bytes. Everything the transfer holds
-/// (socket, rented buffers, the file) is released in <see cref="RunAsync"/>'s finally block, whatever happens.
+/// The setup (parsing, opening the file through the asynchronous source, negotiating options) runs on the thread
+/// pool. The exchange that follows (OACK, DATA, ACK) runs on a thread of its own with a blocking socket:
+/// lock-step TFTP waits for one ACK per block, and a blocked recvfrom is woken by the kernel directly, where an
+/// awaited receive costs an epoll wake-up plus a thread-pool hand-off per ACK (measured: ~2-3x the CPU per
+/// block; see bench/tftp/README.md). tftpd-hpa (a process per transfer) and atftpd (a thread per transfer)
+/// do the same. Everything the transfer holds (thread, socket, rented buffers, the file) is released in
+/// <see cref="RunAsync"/>'s finally block, whatever happens.
 /// </summary>
-internal sealed class TftpTransfer : IDisposable
+internal sealed class TftpTransfer
 {
     /// <summary>Receive buffer for ACK and ERROR packets from the client; longer datagrams are truncated silently.</summary>
     private const int ReceiveBufferSize = 1024;
 
     /// <summary>The retransmission timeout doubles up to this, or up to the client's own timeout if that is longer.</summary>
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(64);
+
+    /// <summary>The exchange thread only runs the loops below; it needs far less than the default 1.5 MiB reserve.</summary>
+    private const int ExchangeThreadStackSize = 256 * 1024;
 
     private readonly TftpServer _server;
     private readonly byte[] _request;
@@ -37,7 +44,11 @@ internal sealed class TftpTransfer : IDisposable
     private SocketAddress _clientAddress = null!;
     private SocketAddress _from = null!;
     private byte[] _receive = [];
-    private CancellationTokenSource _timer;
+    private byte[]? _data;
+    private TftpFile? _file;
+    private byte[]? _oack;
+    private long _deadline;
+    private int _socketTimeoutMilliseconds = -1;
     private volatile bool _stopRequested;
 
     private string _path;
@@ -62,7 +73,6 @@ internal sealed class TftpTransfer : IDisposable
         _logger = server.Logger;
         _counters = server.Counters;
         _time = server.TimeProvider;
-        _timer = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         _initialTimeout = server.Options.RetransmitTimeout;
         _path = "";
     }
@@ -86,8 +96,6 @@ internal sealed class TftpTransfer : IDisposable
         var started = _time.GetTimestamp();
         var startedAt = _time.GetUtcNow();
         var stopRegistration = _stopping.UnsafeRegister(static state => ((TftpTransfer)state!).OnStop(), this);
-        TftpFile? file = null;
-        byte[]? data = null;
         try
         {
             var options = _server.Options;
@@ -99,7 +107,7 @@ internal sealed class TftpTransfer : IDisposable
             var request = TftpRequest.Parse(_request, out var parseError);
             if (request is null)
             {
-                await RejectAsync(TftpErrorCode.IllegalOperation, parseError!).ConfigureAwait(false);
+                Reject(TftpErrorCode.IllegalOperation, parseError!);
                 return;
             }
 
@@ -107,13 +115,13 @@ internal sealed class TftpTransfer : IDisposable
             if (request.Opcode == TftpOpcode.WriteRequest)
             {
                 // The server is read-only (ARCHITECTURE.md: Tftp "must not write files").
-                await RejectAsync(TftpErrorCode.AccessViolation, "Write requests are not accepted").ConfigureAwait(false);
+                Reject(TftpErrorCode.AccessViolation, "Write requests are not accepted");
                 return;
             }
 
             if (!TftpPath.TryNormalize(request.FileName, out var path, out var pathError))
             {
-                await RejectAsync(TftpErrorCode.AccessViolation, pathError).ConfigureAwait(false);
+                Reject(TftpErrorCode.AccessViolation, pathError);
                 return;
             }
 
@@ -128,22 +136,22 @@ internal sealed class TftpTransfer : IDisposable
             {
                 // The source is someone else's code: whatever it throws becomes ERROR 0 for this one request.
                 Log.FileSourceFailed(_logger, e, path, _client);
-                await FailAsync(TftpTransferOutcome.Failed, "Internal server error").ConfigureAwait(false);
+                Fail(TftpTransferOutcome.Failed, "Internal server error");
                 return;
             }
 
             if (!opened.IsSuccess)
             {
-                await RejectAsync(opened.ErrorCode, opened.ErrorMessage ?? "Error").ConfigureAwait(false);
+                Reject(opened.ErrorCode, opened.ErrorMessage ?? "Error");
                 return;
             }
 
-            file = request.Mode == TftpTransferMode.Netascii ? new NetasciiTftpFile(opened.File) : opened.File;
+            _file = request.Mode == TftpTransferMode.Netascii ? new NetasciiTftpFile(opened.File) : opened.File;
             var negotiation = TftpNegotiation.Negotiate(
-                request, options.MaxBlockSize, options.MaxWindowSize, file.Length, file.SupportsRandomAccess, out var optionError);
+                request, options.MaxBlockSize, options.MaxWindowSize, _file.Length, _file.SupportsRandomAccess, out var optionError);
             if (negotiation is null)
             {
-                await RejectAsync(TftpErrorCode.OptionNegotiationFailed, optionError!).ConfigureAwait(false);
+                Reject(TftpErrorCode.OptionNegotiationFailed, optionError!);
                 return;
             }
 
@@ -154,20 +162,15 @@ internal sealed class TftpTransfer : IDisposable
                 _initialTimeout = TimeSpan.FromSeconds(seconds);
             }
 
-            Log.TransferStarted(_logger, _client, path, _blockSize, _windowSize, file.Length);
             if (negotiation.Acknowledged.Count > 0)
             {
-                var oack = new byte[negotiation.GetOackLength()];
-                negotiation.WriteOack(oack);
-                if (!await SendOptionAcknowledgmentAsync(oack).ConfigureAwait(false))
-                {
-                    return;
-                }
+                _oack = new byte[negotiation.GetOackLength()];
+                negotiation.WriteOack(_oack);
             }
 
-            data = ArrayPool<byte>.Shared.Rent(TftpPacket.HeaderSize + _blockSize);
-            var sender = new TftpBlockSender(_socket, _clientAddress, file, _blockSize, data);
-            await SendFileAsync(sender).ConfigureAwait(false);
+            _data = ArrayPool<byte>.Shared.Rent(TftpPacket.HeaderSize + _blockSize);
+            Log.TransferStarted(_logger, _client, path, _blockSize, _windowSize, _file.Length);
+            await RunExchangeThreadAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -177,17 +180,17 @@ internal sealed class TftpTransfer : IDisposable
         {
             // Transfer boundary: a socket or read failure ends this transfer only. Logged, answered with ERROR 0.
             Log.TransferFailed(_logger, e, _path, _client);
-            await FailAsync(TftpTransferOutcome.Failed, "Internal server error").ConfigureAwait(false);
+            Fail(TftpTransferOutcome.Failed, "Internal server error");
         }
         finally
         {
+            // Unregistering waits for a running OnStop, so nothing touches the socket after this line.
             stopRegistration.Dispose();
-            Dispose();
             _socket?.Dispose();
-            file?.Dispose();
-            if (data is not null)
+            _file?.Dispose();
+            if (_data is not null)
             {
-                ArrayPool<byte>.Shared.Return(data);
+                ArrayPool<byte>.Shared.Return(_data);
             }
 
             if (_receive.Length > 0)
@@ -199,21 +202,59 @@ internal sealed class TftpTransfer : IDisposable
         }
     }
 
+    /// <summary>Runs <see cref="Exchange"/> on a new thread; its exception, if any, surfaces through the task.</summary>
+    private Task RunExchangeThreadAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(
+            static state =>
+            {
+                var (transfer, done) = ((TftpTransfer, TaskCompletionSource))state!;
+                try
+                {
+                    transfer.Exchange();
+                    done.SetResult();
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            },
+            ExchangeThreadStackSize)
+        {
+            IsBackground = true,
+            Name = "tftp transfer",
+        };
+        thread.UnsafeStart((this, done));
+        return done.Task;
+    }
+
+    /// <summary>The exchange, on the transfer's own thread: OACK if any, then the data.</summary>
+    private void Exchange()
+    {
+        if (_oack is not null && !SendOptionAcknowledgment(_oack))
+        {
+            return;
+        }
+
+        SendFile(new TftpBlockSender(_socket!, _clientAddress, _file!, _blockSize, _data!));
+    }
+
     /// <summary>
     /// RFC 2347: send the OACK and wait for ACK 0, retransmitting with backoff. False when the transfer ended
     /// here (the client refused the options with an ERROR, vanished, or the server stopped).
     /// </summary>
-    private async ValueTask<bool> SendOptionAcknowledgmentAsync(byte[] oack)
+    private bool SendOptionAcknowledgment(byte[] oack)
     {
         var retransmits = 0;
         var timeout = _initialTimeout;
         while (true)
         {
-            await _socket!.SendToAsync(oack, SocketFlags.None, _clientAddress, _stopping).ConfigureAwait(false);
-            _timer.CancelAfter(timeout);
+            _socket!.SendTo(oack, SocketFlags.None, _clientAddress);
+            Arm(timeout);
             while (true)
             {
-                var (kind, block) = await ReceiveFromClientAsync().ConfigureAwait(false);
+                var (kind, block) = ReceiveFromClient();
                 if (kind == Received.Acknowledgment)
                 {
                     if (block != 0)
@@ -221,14 +262,13 @@ internal sealed class TftpTransfer : IDisposable
                         continue;
                     }
 
-                    ResetTimer();
                     return true;
                 }
 
                 if (kind == Received.Timeout)
                 {
                     timeout = NextTimeout(timeout);
-                    if (!await BackOffAsync(++retransmits, 0, timeout).ConfigureAwait(false))
+                    if (!BackOff(++retransmits, 0, timeout))
                     {
                         return false;
                     }
@@ -238,7 +278,7 @@ internal sealed class TftpTransfer : IDisposable
                     break;
                 }
 
-                await EndOnReceivedAsync(kind).ConfigureAwait(false);
+                EndOnReceived(kind);
                 return false;
             }
         }
@@ -260,7 +300,7 @@ internal sealed class TftpTransfer : IDisposable
     /// </list>
     /// Ignored packets never extend the deadline.
     /// </summary>
-    private async ValueTask SendFileAsync(TftpBlockSender sender)
+    private void SendFile(TftpBlockSender sender)
     {
         var window = _windowSize;
         var acknowledged = 0L;
@@ -276,7 +316,7 @@ internal sealed class TftpTransfer : IDisposable
             var end = acknowledged;
             for (var block = first; block < first + window && block <= lastBlock; block++)
             {
-                var length = await sender.SendAsync(block, _stopping).ConfigureAwait(false);
+                var length = sender.Send(block);
                 _counters.AddData(length);
                 if (block <= highestSent)
                 {
@@ -298,10 +338,10 @@ internal sealed class TftpTransfer : IDisposable
                 end = block;
             }
 
-            _timer.CancelAfter(timeout);
+            Arm(timeout);
             while (true)
             {
-                var (kind, wire) = await ReceiveFromClientAsync().ConfigureAwait(false);
+                var (kind, wire) = ReceiveFromClient();
                 if (kind == Received.Acknowledgment)
                 {
                     var block = MapAcknowledgment(wire, first - 1, end);
@@ -311,7 +351,6 @@ internal sealed class TftpTransfer : IDisposable
                         _bytesAcknowledged = block == lastBlock ? ((block - 1) * _blockSize) + lastLength : block * _blockSize;
                         retransmits = 0;
                         timeout = _initialTimeout;
-                        ResetTimer();
                         if (block == lastBlock)
                         {
                             _outcome = TftpTransferOutcome.Completed;
@@ -324,7 +363,6 @@ internal sealed class TftpTransfer : IDisposable
                     if (block == first - 1 && window > 1 && block > highestResent)
                     {
                         // RFC 7440 §4: the client is missing the window's first block; restart now (see above).
-                        ResetTimer();
                         break;
                     }
 
@@ -337,7 +375,7 @@ internal sealed class TftpTransfer : IDisposable
                 {
                     // Resend from the first unacknowledged block; SendAsync counts the retransmissions.
                     timeout = NextTimeout(timeout);
-                    if (!await BackOffAsync(++retransmits, first, timeout).ConfigureAwait(false))
+                    if (!BackOff(++retransmits, first, timeout))
                     {
                         return;
                     }
@@ -345,7 +383,7 @@ internal sealed class TftpTransfer : IDisposable
                     break;
                 }
 
-                await EndOnReceivedAsync(kind).ConfigureAwait(false);
+                EndOnReceived(kind);
                 return;
             }
         }
@@ -373,13 +411,12 @@ internal sealed class TftpTransfer : IDisposable
     /// Handles a timeout before the resend of <paramref name="block"/> (0 = the OACK). False, after ERROR 0, when
     /// the retransmissions are used up; the transfer then ends and frees its resources.
     /// </summary>
-    private async ValueTask<bool> BackOffAsync(int retransmits, long block, TimeSpan nextTimeout)
+    private bool BackOff(int retransmits, long block, TimeSpan nextTimeout)
     {
-        RenewTimer();
         if (retransmits > _server.Options.MaxRetransmits)
         {
             Log.TransferTimedOut(_logger, _path, _client, block, retransmits - 1);
-            await FailAsync(TftpTransferOutcome.TimedOut, "Transfer timed out").ConfigureAwait(false);
+            Fail(TftpTransferOutcome.TimedOut, "Transfer timed out");
             return false;
         }
 
@@ -391,7 +428,7 @@ internal sealed class TftpTransfer : IDisposable
         return true;
     }
 
-    private async ValueTask EndOnReceivedAsync(Received kind)
+    private void EndOnReceived(Received kind)
     {
         switch (kind)
         {
@@ -403,34 +440,51 @@ internal sealed class TftpTransfer : IDisposable
                 break;
             case Received.Illegal:
                 Log.IllegalTransferPacket(_logger, _client, _illegalOpcode, _path);
-                await SendErrorAsync(TftpErrorCode.IllegalOperation, "Illegal TFTP operation").ConfigureAwait(false);
+                SendError(TftpErrorCode.IllegalOperation, "Illegal TFTP operation");
                 _outcome = TftpTransferOutcome.ProtocolError;
                 break;
             case Received.Stopped:
-                await FailAsync(TftpTransferOutcome.Cancelled, "Server shutting down").ConfigureAwait(false);
+                Fail(TftpTransferOutcome.Cancelled, "Server shutting down");
                 break;
         }
     }
 
     /// <summary>
-    /// Waits for the next packet from the client. Packets from anyone else get ERROR 5 and change nothing
-    /// (RFC 1350 §4: "the source TID ... if it is not, ... send an error packet to the source of the incoming
-    /// packet"). The deadline is the timer armed by the caller; it is not extended here.
+    /// Waits (blocking) until the deadline set by <see cref="Arm"/> for the next packet from the client. Packets
+    /// from anyone else get ERROR 5 and change nothing (RFC 1350 §4: "If a source TID does not match, the packet
+    /// should be discarded as erroneously sent from somewhere else. An error packet should be sent to the source
+    /// of the incoming packet"). Ignored packets do not extend the deadline. The socket timeout (SO_RCVTIMEO) is
+    /// only changed when the remaining time differs, so the steady state costs one recvfrom per ACK.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(Received Kind, ushort Block)> ReceiveFromClientAsync()
+    private (Received Kind, ushort Block) ReceiveFromClient()
     {
         while (true)
         {
+            if (_stopRequested)
+            {
+                return (Received.Stopped, 0);
+            }
+
+            var remaining = RemainingMilliseconds();
+            if (remaining <= 0)
+            {
+                return (Received.Timeout, 0);
+            }
+
+            if (remaining != _socketTimeoutMilliseconds)
+            {
+                _socket!.ReceiveTimeout = remaining;
+                _socketTimeoutMilliseconds = remaining;
+            }
+
             int length;
             try
             {
-                length = await _socket!.ReceiveFromAsync(_receive.AsMemory(0, ReceiveBufferSize), SocketFlags.None, _from, _timer.Token)
-                    .ConfigureAwait(false);
+                length = _socket!.ReceiveFrom(_receive.AsSpan(0, ReceiveBufferSize), SocketFlags.None, _from);
             }
-            catch (OperationCanceledException)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
             {
-                return (_stopRequested ? Received.Stopped : Received.Timeout, 0);
+                continue; // the loop re-checks the deadline
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
             {
@@ -438,9 +492,14 @@ internal sealed class TftpTransfer : IDisposable
                 continue;
             }
 
+            if (_stopRequested)
+            {
+                return (Received.Stopped, 0);
+            }
+
             if (!TftpSockets.SameEndPoint(_from, _clientAddress))
             {
-                await AnswerStrangerAsync(length).ConfigureAwait(false);
+                AnswerStranger(length);
                 continue;
             }
 
@@ -450,6 +509,15 @@ internal sealed class TftpTransfer : IDisposable
                 return result.Value;
             }
         }
+    }
+
+    private void Arm(TimeSpan timeout) =>
+        _deadline = _time.GetTimestamp() + (long)(timeout.TotalSeconds * _time.TimestampFrequency);
+
+    private int RemainingMilliseconds()
+    {
+        var ticks = _deadline - _time.GetTimestamp();
+        return ticks <= 0 ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(ticks * 1000.0 / _time.TimestampFrequency));
     }
 
     private (Received Kind, ushort Block)? Classify(int length)
@@ -477,7 +545,7 @@ internal sealed class TftpTransfer : IDisposable
         return (Received.Illegal, 0);
     }
 
-    private async ValueTask AnswerStrangerAsync(int length)
+    private void AnswerStranger(int length)
     {
         _counters.AddUnknownTransferId();
         if (_logger.IsEnabled(LogLevel.Debug))
@@ -492,19 +560,19 @@ internal sealed class TftpTransfer : IDisposable
         }
 
         var size = TftpPacket.WriteError(_receive, TftpErrorCode.UnknownTransferId, "Unknown transfer ID"u8);
-        await _socket!.SendToAsync(_receive.AsMemory(0, size), SocketFlags.None, _from, _stopping).ConfigureAwait(false);
+        _socket!.SendTo(_receive.AsSpan(0, size), SocketFlags.None, _from);
         _counters.AddErrorSent(TftpErrorCode.UnknownTransferId);
     }
 
-    private async ValueTask RejectAsync(TftpErrorCode code, string message)
+    private void Reject(TftpErrorCode code, string message)
     {
         _counters.AddRejected();
         _outcome = TftpTransferOutcome.Rejected;
         Log.RequestRejected(_logger, _client, _path, code, message);
-        await SendErrorAsync(code, message).ConfigureAwait(false);
+        SendError(code, message);
     }
 
-    private async ValueTask FailAsync(TftpTransferOutcome outcome, string message)
+    private void Fail(TftpTransferOutcome outcome, string message)
     {
         _outcome = outcome;
         if (outcome == TftpTransferOutcome.Cancelled)
@@ -512,11 +580,11 @@ internal sealed class TftpTransfer : IDisposable
             Log.TransferCancelled(_logger, _path, _client);
         }
 
-        await SendErrorAsync(TftpErrorCode.NotDefined, message).ConfigureAwait(false);
+        SendError(TftpErrorCode.NotDefined, message);
     }
 
     /// <summary>Best effort: an ERROR that cannot be sent (socket gone, server stopping) changes nothing.</summary>
-    private async ValueTask SendErrorAsync(TftpErrorCode code, string message)
+    private void SendError(TftpErrorCode code, string message)
     {
         _errorCode = code;
         _errorMessage = message;
@@ -528,7 +596,7 @@ internal sealed class TftpTransfer : IDisposable
         try
         {
             var size = TftpPacket.WriteError(_receive, code, message);
-            await _socket.SendToAsync(_receive.AsMemory(0, size), SocketFlags.None, _clientAddress, CancellationToken.None).ConfigureAwait(false);
+            _socket.SendTo(_receive.AsSpan(0, size), SocketFlags.None, _clientAddress);
             _counters.AddErrorSent(code);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -537,40 +605,30 @@ internal sealed class TftpTransfer : IDisposable
         }
     }
 
-    /// <summary>After a successful wait: disarm the timer so it can be armed again without allocating.</summary>
-    private void ResetTimer()
-    {
-        if (!_timer.TryReset())
-        {
-            RenewTimer();
-        }
-    }
-
-    /// <summary>After a timeout the source is cancelled for good; take a fresh one (only on the slow path).</summary>
-    private void RenewTimer()
-    {
-        // The old source is not disposed: OnStop may be cancelling it on another thread right now.
-        Volatile.Write(ref _timer, new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time));
-        if (_stopRequested)
-        {
-            _timer.Cancel();
-        }
-    }
-
-    /// <summary>Releases the timer; called by <see cref="RunAsync"/> itself once the stop registration is gone.</summary>
-    public void Dispose() => _timer.Dispose();
-
-    /// <summary>Server shutdown: wake whatever the transfer is waiting for.</summary>
+    /// <summary>
+    /// Server shutdown: raise the flag and wake the exchange thread if it is blocked in recvfrom, by sending an
+    /// empty datagram to its own socket (the receive loop checks the flag before looking at any packet).
+    /// </summary>
     private void OnStop()
     {
         _stopRequested = true;
+        var socket = _socket;
+        if (socket is null)
+        {
+            return;
+        }
+
         try
         {
-            Volatile.Read(ref _timer).Cancel();
+            var local = (IPEndPoint)socket.LocalEndPoint!;
+            var address = local.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
+                : local.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback
+                : local.Address;
+            socket.SendTo([], new IPEndPoint(address, local.Port));
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // The transfer finished meanwhile.
+            // Not started yet or already finished: the flag is enough.
         }
     }
 
