@@ -47,7 +47,8 @@ public sealed class TemplateException : Exception
     /// <param name="message">The full Go-style message.</param>
     /// <param name="templateName">The template whose text holds the failing position.</param>
     /// <param name="line">1-based line, or 0 if unknown.</param>
-    /// <param name="column">0-based byte column as Go reports it, or 0 for parse errors, which Go reports by line only.</param>
+    /// <param name="column">0-based byte column as Go reports it (for parse errors, which Go reports by line only, the
+    /// column of the token at fault).</param>
     /// <param name="innerException">The cause, if any.</param>
     public TemplateException(TemplateErrorKind kind, string message, string templateName, int line, int column, Exception? innerException = null)
         : base(message, innerException)

@@ -565,19 +565,19 @@ internal sealed partial class RenderContext
     {
         Charge(1);
         var first = cmd.Args[0];
-        switch (first)
+        switch (first.Type)
         {
-            case FieldNode field:
-                return EvalFieldNode(dot, field, cmd.Args, final);
-            case ChainNode chain:
-                return EvalChainNode(dot, chain, cmd.Args, final);
-            case IdentifierNode ident:
-                return EvalFunction(dot, ident, cmd, cmd.Args, final);
-            case PipeNode pipe:
+            case NodeType.Field:
+                return EvalFieldNode(dot, Unsafe.As<FieldNode>(first), cmd.Args, final);
+            case NodeType.Chain:
+                return EvalChainNode(dot, Unsafe.As<ChainNode>(first), cmd.Args, final);
+            case NodeType.Identifier:
+                return EvalFunction(dot, Unsafe.As<IdentifierNode>(first), cmd, cmd.Args, final);
+            case NodeType.Pipe:
                 NotAFunction(cmd.Args, final);
-                return EvalPipeline(dot, pipe);
-            case VariableNode variable:
-                return EvalVariableNode(dot, variable, cmd.Args, final);
+                return EvalPipeline(dot, Unsafe.As<PipeNode>(first));
+            case NodeType.Variable:
+                return EvalVariableNode(dot, Unsafe.As<VariableNode>(first), cmd.Args, final);
         }
 
         _at = first;
@@ -871,6 +871,12 @@ internal sealed partial class RenderContext
     private object? EvalArg(object? dot, ParamKind kind, Node n)
     {
         _at = n;
+        if (n.Type == NodeType.String && kind is ParamKind.Any or ParamKind.Reflect or ParamKind.String)
+        {
+            // The common case (.Param "name"): a string literal where a string or anything is accepted.
+            return Unsafe.As<StringNode>(n).Text;
+        }
+
         switch (n)
         {
             case DotNode:

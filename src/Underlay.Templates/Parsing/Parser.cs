@@ -94,12 +94,15 @@ internal sealed class Parser
 
     private TemplateException Error(string message, int line = -1)
     {
+        var token = _tokens[Math.Clamp(_index - 1, 0, _tokens.Count - 1)];
         if (line < 0)
         {
-            line = _tokens[Math.Clamp(_index - 1, 0, _tokens.Count - 1)].Line;
+            line = token.Line;
         }
 
-        return new TemplateException(TemplateErrorKind.Parse, $"template: {_source.ParseName}:{line}: {message}", _source.ParseName, line, 0);
+        // Go's message names only the line; the exception also carries the column of the token at fault.
+        var column = token.Line == line ? _source.LineColumn(token.Pos).Column : 0;
+        return new TemplateException(TemplateErrorKind.Parse, $"template: {_source.ParseName}:{line}: {message}", _source.ParseName, line, column);
     }
 
     private TemplateException Unexpected(Token token, string context)

@@ -256,3 +256,37 @@ public sealed class EngineApiTests
         Assert.Equal(["a", "b", "list"], t.DefinedTemplates.Order(StringComparer.Ordinal));
     }
 }
+
+public sealed class EngineDetailTests
+{
+    [Fact]
+    public void Parse_errors_also_carry_the_column_of_the_token_at_fault()
+    {
+        var ex = Assert.Throws<TemplateException>(() => TemplateEngine.Shared.ParseUncached("c", "ok\n  {{ nosuch 1 }}"));
+        Assert.Equal(2, ex.Line);
+        Assert.Equal(5, ex.Column);
+        Assert.Equal("template: c:2: function \"nosuch\" not defined", ex.Message);
+    }
+
+    [Fact]
+    public void Uuidv4_produces_random_version_4_uuids()
+    {
+        var t = TemplateEngine.Shared.Parse("u", "{{ uuidv4 }}");
+        var a = TemplateEngine.Shared.RenderToString(t, null);
+        var b = TemplateEngine.Shared.RenderToString(t, null);
+        Assert.Matches("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", a);
+        Assert.NotEqual(a, b);
+    }
+
+    [Fact]
+    public void Rendering_inside_a_host_method_reuses_no_state_of_the_outer_render()
+    {
+        var engine = TemplateEngine.Shared;
+        var inner = engine.Parse("inner", "<{{ range . }}{{ . }}{{ end }}>");
+        var host = new TestObject();
+        host.Methods["CallTemplate"] = args => engine.RenderToString(inner, args[0]);
+        var outer = engine.Parse("outer", "{{ $x := 1 }}{{ range .L }}{{ $.H.CallTemplate $.L }}{{ $x }}{{ end }}");
+        var data = new Dictionary<string, object?> { ["H"] = host, ["L"] = new List<object?> { "a", "b" } };
+        Assert.Equal("<ab>1<ab>1", engine.RenderToString(outer, data));
+    }
+}
