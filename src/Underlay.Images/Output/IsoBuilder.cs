@@ -5,7 +5,7 @@ namespace Underlay.Images.Output;
 
 /// <summary>
 /// Makes bootable ISOs holding <c>/kernel</c> and <c>/initrd.img</c> (the layout DRP's LinuxKit BootEnvs expected,
-/// LINUXKIT.md §3.2) with Debian's tools: xorriso, ISOLINUX for BIOS, GRUB (grub-mkstandalone) on a FAT image
+/// LINUXKIT.md §3.2) with Debian's tools: xorriso, ISOLINUX for BIOS, GRUB (grub-mkimage) on a FAT image
 /// made with mtools for EFI. Timestamps come from SOURCE_DATE_EPOCH and fixed file times so rebuilds match.
 /// </summary>
 internal static class IsoBuilder
@@ -36,17 +36,18 @@ internal static class IsoBuilder
     public static void BuildEfi(string kernel, string initrd, string cmdline, string output, string scratch, CancellationToken cancellationToken)
     {
         RequireTool("xorriso", "xorriso");
-        RequireTool("grub-mkstandalone", "grub-common");
+        RequireTool("grub-mkimage", "grub-common");
         RequireTool("mformat", "mtools");
         RequireFile(Path.Combine(GrubEfiModules, "linux.mod"), "grub-efi-amd64-bin");
         var root = Stage(kernel, initrd, scratch);
+        // grub-mkimage with an embedded script (unlike grub-mkstandalone, whose memdisk carries the current time)
+        // gives the same loader every time; the script finds the ISO by its /kernel and boots it directly.
         var grubConfig = Path.Combine(scratch, "grub.cfg");
         File.WriteAllText(grubConfig,
-            "search --no-floppy --set=root --file /kernel\nset timeout=0\nmenuentry 'linux' {\n" +
-            $"  linux /kernel {cmdline}\n  initrd /initrd.img\n}}\n");
+            $"search --no-floppy --set=root --file /kernel\nlinux /kernel {cmdline}\ninitrd /initrd.img\nboot\n");
         var bootEfi = Path.Combine(scratch, "BOOTX64.EFI");
-        Run("grub-mkstandalone", ["-O", "x86_64-efi", "-d", GrubEfiModules, "--modules=part_gpt part_msdos iso9660 fat search linux normal",
-            "--locales=", "--themes=", "--fonts=", "-o", bootEfi, "boot/grub/grub.cfg=" + grubConfig], cancellationToken);
+        Run("grub-mkimage", ["-O", "x86_64-efi", "-d", GrubEfiModules, "-p", "/boot/grub", "-c", grubConfig, "-o", bootEfi,
+            "part_gpt", "part_msdos", "iso9660", "fat", "search", "search_fs_file", "linux", "normal", "echo", "all_video", "efi_gop"], cancellationToken);
 
         // A FAT image just large enough for the loader, with a fixed volume serial and file times.
         var efiImage = Path.Combine(root, "efiboot.img");
