@@ -74,13 +74,13 @@ public sealed class TftpServerCounters
 
     internal void DecrementActive() => Interlocked.Decrement(ref _activeTransfers);
 
-    internal void AddData(int payloadBytes)
+    internal void AddData(int packets, long payloadBytes)
     {
-        Interlocked.Increment(ref _packetsSent);
+        Interlocked.Add(ref _packetsSent, packets);
         Interlocked.Add(ref _bytesSent, payloadBytes);
     }
 
-    internal void AddRetransmission() => Interlocked.Increment(ref _retransmissions);
+    internal void AddRetransmissions(int packets) => Interlocked.Add(ref _retransmissions, packets);
 
     internal void AddDuplicateAcknowledgment() => Interlocked.Increment(ref _duplicateAcknowledgments);
 

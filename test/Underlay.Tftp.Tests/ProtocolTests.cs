@@ -194,8 +194,11 @@ public sealed class ProtocolTests
 
         Assert.Equal(5, arrivals.Count);
         Assert.True(packet.IsError && packet.Number == 0, packet.ToString());
+        // Load can only delay a timer, never fire it early: lower bounds of 0.9 × 100/200/400/800 ms prove the
+        // doubling (without backoff every gap would be ~100 ms).
         var gaps = arrivals.Zip(arrivals.Skip(1), (a, b) => b - a).ToArray();
-        Assert.True(gaps[1] > gaps[0] * 1.4 && gaps[2] > gaps[1] * 1.4 && gaps[3] > gaps[2] * 1.4, "gaps: " + string.Join(", ", gaps));
+        var nominal = new[] { 100, 200, 400, 800 };
+        Assert.True(gaps.Zip(nominal).All(g => g.First >= g.Second * 0.9), "gaps: " + string.Join(", ", gaps));
         var completed = await server.NextCompletedAsync();
         Assert.Equal(TftpTransferOutcome.TimedOut, completed.Outcome);
         Assert.Equal(0, server.Counters.ActiveTransfers);
@@ -287,6 +290,48 @@ public sealed class ProtocolTests
         {
             await client.ExpectDataAsync(block);
         }
+    }
+
+    [Theory]
+    [InlineData(8192, 16, 65536, "8")]
+    [InlineData(1468, 64, 65536, "44")]
+    [InlineData(512, 16, 4096, "8")]
+    [InlineData(65464, 4, 65536, null)]
+    public async Task The_windowsize_is_lowered_so_a_window_fits_max_window_bytes(int blockSize, int windowSize, int maxWindowBytes, string? granted)
+    {
+        await using var server = await StartWithContentAsync(Pattern(100), new TftpServerOptions { MaxWindowBytes = maxWindowBytes });
+        using var client = new RawTftpClient(server.Port);
+
+        client.SendReadRequest("file", ("windowsize", windowSize.ToString()), ("blksize", blockSize.ToString()));
+        var oack = await client.ExpectAsync();
+
+        Assert.Equal(granted, oack.Options.GetValueOrDefault("windowsize"));
+        Assert.Equal(blockSize.ToString(), oack.Options["blksize"]);
+    }
+
+    [Fact]
+    public async Task A_window_sent_in_one_segmented_send_arrives_as_separate_blocks()
+    {
+        // blksize 512 × windowsize 8: on Linux one UDP_SEGMENT send carries the window; the client must still see
+        // eight datagrams with their own headers, the last one short.
+        var content = Pattern((512 * 7) + 100);
+        await using var server = await StartWithContentAsync(content, new TftpServerOptions { RetransmitTimeout = TimeSpan.FromSeconds(5) });
+        using var client = new RawTftpClient(server.Port);
+        client.SendReadRequest("file", ("blksize", "512"), ("windowsize", "8"));
+        await client.ExpectAsync();
+        client.SendAck(0);
+
+        var received = new MemoryStream();
+        for (ushort block = 1; block <= 8; block++)
+        {
+            var packet = await client.ExpectDataAsync(block);
+            Assert.Equal(block < 8 ? 512 : 100, packet.Payload.Length);
+            received.Write(packet.Payload);
+        }
+
+        client.SendAck(8);
+        Assert.Equal(content, received.ToArray());
+        Assert.True((await server.NextCompletedAsync()).Success);
     }
 
     [Fact]

@@ -30,15 +30,17 @@ internal sealed class TftpNegotiation
     /// <summary>
     /// Negotiates the options of <paramref name="request"/>. Returns null with an error message (sent as ERROR 8,
     /// RFC 2347) when a known option carries a value that is malformed or below its valid range. Values above the
-    /// server's maximum are lowered, which RFC 2348 and RFC 7440 allow ("the server may reply with a smaller
-    /// value"). Unknown options are ignored and left out of the OACK (RFC 2347). A repeated option counts once.
+    /// server's maximum are lowered, which RFC 2348 and RFC 7440 allow (the OACK may carry a smaller value);
+    /// windowsize is also lowered so that windowsize × blksize stays within <paramref name="maxWindowBytes"/>.
+    /// Unknown options are ignored and left out of the OACK (RFC 2347). A repeated option counts once.
     /// </summary>
     public static TftpNegotiation? Negotiate(
-        TftpRequest request, int maxBlockSize, int maxWindowSize, long? fileLength, bool windowingAllowed, out string? error)
+        TftpRequest request, int maxBlockSize, int maxWindowSize, int maxWindowBytes, long? fileLength, bool windowingAllowed, out string? error)
     {
         error = null;
         var blockSize = TftpPacket.DefaultBlockSize;
         var windowSize = 1;
+        var windowIndex = -1;
         int? timeout = null;
         var acknowledged = new List<KeyValuePair<string, string>>();
         var seen = 0;
@@ -118,13 +120,25 @@ internal sealed class TftpNegotiation
                 }
 
                 windowSize = windowingAllowed ? (int)Math.Min(requested, Math.Min(maxWindowSize, TftpPacket.MaxWindowSize)) : 1;
+                windowIndex = acknowledged.Count;
+                acknowledged.Add(new(name, ""));
+            }
+        }
 
-                // A window of 1 is plain RFC 1350 lock-step; leaving the option out of the OACK says the same thing
-                // (tftpd-hpa also omits it below 2).
-                if (windowSize > 1)
-                {
-                    acknowledged.Add(new(name, windowSize.ToString(CultureInfo.InvariantCulture)));
-                }
+        if (windowIndex >= 0)
+        {
+            // blksize may come after windowsize in the request, so the byte limit is applied last.
+            windowSize = Math.Max(1, Math.Min(windowSize, maxWindowBytes / blockSize));
+
+            // A window of 1 is plain RFC 1350 lock-step; leaving the option out of the OACK says the same thing
+            // (tftpd-hpa also omits it below 2).
+            if (windowSize > 1)
+            {
+                acknowledged[windowIndex] = new(acknowledged[windowIndex].Key, windowSize.ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                acknowledged.RemoveAt(windowIndex);
             }
         }
 

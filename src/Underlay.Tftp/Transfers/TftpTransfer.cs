@@ -148,7 +148,7 @@ internal sealed class TftpTransfer
 
             _file = request.Mode == TftpTransferMode.Netascii ? new NetasciiTftpFile(opened.File) : opened.File;
             var negotiation = TftpNegotiation.Negotiate(
-                request, options.MaxBlockSize, options.MaxWindowSize, _file.Length, _file.SupportsRandomAccess, out var optionError);
+                request, options.MaxBlockSize, options.MaxWindowSize, options.MaxWindowBytes, _file.Length, _file.SupportsRandomAccess, out var optionError);
             if (negotiation is null)
             {
                 Reject(TftpErrorCode.OptionNegotiationFailed, optionError!);
@@ -168,7 +168,7 @@ internal sealed class TftpTransfer
                 negotiation.WriteOack(_oack);
             }
 
-            _data = ArrayPool<byte>.Shared.Rent(TftpPacket.HeaderSize + _blockSize);
+            _data = ArrayPool<byte>.Shared.Rent(TftpBlockSender.BufferSize(_blockSize, _windowSize));
             Log.TransferStarted(_logger, _client, path, _blockSize, _windowSize, _file.Length);
             await RunExchangeThreadAsync().ConfigureAwait(false);
         }
@@ -237,7 +237,7 @@ internal sealed class TftpTransfer
             return;
         }
 
-        SendFile(new TftpBlockSender(_socket!, _clientAddress, _file!, _blockSize, _data!));
+        SendFile(new TftpBlockSender(_socket!, _clientAddress, _file!, _blockSize, _windowSize, _data!));
     }
 
     /// <summary>
@@ -274,7 +274,7 @@ internal sealed class TftpTransfer
                     }
 
                     _retransmissions++;
-                    _counters.AddRetransmission();
+                    _counters.AddRetransmissions(1);
                     break;
                 }
 
@@ -313,30 +313,25 @@ internal sealed class TftpTransfer
         while (true)
         {
             var first = acknowledged + 1;
-            var end = acknowledged;
-            for (var block = first; block < first + window && block <= lastBlock; block++)
+            var sent = sender.Send(first, (int)Math.Min(window, lastBlock - acknowledged), out var payload, out var length);
+            var end = first + sent - 1;
+            _counters.AddData(sent, payload);
+            if (length < _blockSize)
             {
-                var length = sender.Send(block);
-                _counters.AddData(length);
-                if (block <= highestSent)
-                {
-                    highestResent = Math.Max(highestResent, block);
-                    _retransmissions++;
-                    _counters.AddRetransmission();
-                }
-                else
-                {
-                    highestSent = block;
-                }
-
-                if (length < _blockSize)
-                {
-                    lastBlock = block;
-                    lastLength = length;
-                }
-
-                end = block;
+                lastBlock = end;
+                lastLength = length;
             }
+
+            if (first <= highestSent)
+            {
+                var resentUpTo = Math.Min(end, highestSent);
+                var resent = (int)(resentUpTo - first + 1);
+                highestResent = Math.Max(highestResent, resentUpTo);
+                _retransmissions += resent;
+                _counters.AddRetransmissions(resent);
+            }
+
+            highestSent = Math.Max(highestSent, end);
 
             Arm(timeout);
             while (true)
@@ -373,7 +368,7 @@ internal sealed class TftpTransfer
 
                 if (kind == Received.Timeout)
                 {
-                    // Resend from the first unacknowledged block; SendAsync counts the retransmissions.
+                    // Resend from the first unacknowledged block (counted as retransmissions above).
                     timeout = NextTimeout(timeout);
                     if (!BackOff(++retransmits, first, timeout))
                     {
