@@ -92,11 +92,29 @@ internal static class Convert
         double d => d,
         float f => f,
         bool b => b ? 1 : 0,
-        string s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0,
+        string s => ParseGoFloat(s),
         ulong ul => ul,
         not null when GoValue.IsInteger(v) => GoValue.ToInt64(v),
         _ => 0,
     };
+
+    /// <summary>strconv.ParseFloat as cast uses it: also "Inf", "+inf", "infinity", "NaN"; 0 when invalid.</summary>
+    private static double ParseGoFloat(string s)
+    {
+        var body = s.TrimStart('+', '-');
+        var neg = s.StartsWith('-');
+        if (body.Equals("inf", StringComparison.OrdinalIgnoreCase) || body.Equals("infinity", StringComparison.OrdinalIgnoreCase))
+        {
+            return neg ? double.NegativeInfinity : double.PositiveInfinity;
+        }
+
+        if (body.Equals("nan", StringComparison.OrdinalIgnoreCase) && s.Length == 3)
+        {
+            return double.NaN;
+        }
+
+        return NumberParsing.TryParseFloat(s, out var d) ? d : 0;
+    }
 
     /// <summary>A Go int result: boxed C# int when it fits, else long.</summary>
     public static object GoInt(long v) => v is >= int.MinValue and <= int.MaxValue ? GoValue.Box((int)v) : (object)v;

@@ -888,9 +888,9 @@ internal static class NumberParsing
             return false;
         }
 
-        if (IsHex(s) || s.Contains("0x", StringComparison.OrdinalIgnoreCase))
+        if (s.Contains("0x", StringComparison.OrdinalIgnoreCase))
         {
-            return false;
+            return TryParseHexFloat(s, out value);
         }
 
         if (s.Length == 0 || s.AsSpan().IndexOfAnyExcept(s_floatChars) >= 0)
@@ -899,5 +899,63 @@ internal static class NumberParsing
         }
 
         return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>Go's hexadecimal floating-point literal: 0x1.8p3 = 1.5 × 2³. The p exponent is mandatory.</summary>
+    private static bool TryParseHexFloat(string s, out double value)
+    {
+        value = 0;
+        var neg = s.StartsWith('-');
+        var body = neg || s.StartsWith('+') ? s[1..] : s;
+        if (!body.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        body = body[2..];
+        var p = body.IndexOfAny(['p', 'P']);
+        if (p < 0)
+        {
+            return false;
+        }
+
+        double mantissa = 0;
+        var scale = 0;
+        var seenDot = false;
+        var digits = 0;
+        foreach (var c in body.AsSpan(0, p))
+        {
+            if (c == '.' && !seenDot)
+            {
+                seenDot = true;
+                continue;
+            }
+
+            var d = char.IsAsciiDigit(c) ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : c is >= 'A' and <= 'F' ? c - 'A' + 10 : -1;
+            if (d < 0)
+            {
+                return false;
+            }
+
+            mantissa = (mantissa * 16) + d;
+            digits++;
+            if (seenDot)
+            {
+                scale -= 4;
+            }
+        }
+
+        if (digits == 0 || !int.TryParse(body.AsSpan(p + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exp))
+        {
+            return false;
+        }
+
+        value = Math.ScaleB(mantissa, exp + scale);
+        if (neg)
+        {
+            value = -value;
+        }
+
+        return true;
     }
 }

@@ -1377,6 +1377,12 @@ internal static class GoFormat
             }
 
             var isSpecial = body is "Inf" or "NaN";
+            if (body == "Inf" && sign.Length == 0)
+            {
+                // Go always shows the sign of an infinity.
+                sign = "+";
+            }
+
             if (body == "NaN")
             {
                 sign = _space ? " " : _plus ? "+" : "";
