@@ -89,8 +89,29 @@ internal sealed class LayerReader : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or IOException or ZstdException)
         {
-            throw new ImageBuildException($"{Blob.Description}: corrupt or truncated layer: {e.Message}", e);
+            throw Corrupt(e);
         }
+    }
+
+    /// <summary>
+    /// A layer that cannot be decoded is most often one whose bytes are not what its digest says: check that first
+    /// so the message names the real cause.
+    /// </summary>
+    public ImageBuildException Corrupt(Exception e)
+    {
+        try
+        {
+            _raw.Drain();
+        }
+        catch (ImageBuildException digestError)
+        {
+            return digestError;
+        }
+        catch (IOException)
+        {
+        }
+
+        return new ImageBuildException($"{Blob.Description}: corrupt or truncated layer: {e.Message}", e);
     }
 
     /// <summary>
@@ -123,7 +144,7 @@ internal sealed class LayerReader : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or ZstdException)
         {
-            throw new ImageBuildException($"{Blob.Description}: corrupt or truncated layer: {e.Message}", e);
+            throw Corrupt(e);
         }
     }
 

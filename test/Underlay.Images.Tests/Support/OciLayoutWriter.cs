@@ -140,16 +140,24 @@ public sealed class OciLayoutWriter
 
     public string Root => _root;
 
-    /// <summary>Adds an image under ref name <paramref name="refName"/>; returns the manifest digest.</summary>
-    public string Add(string refName, TestImage image, Func<byte[], byte[]>? tamperLayer = null)
+    /// <summary>
+    /// Adds an image under ref name <paramref name="refName"/>; returns the manifest digest. <paramref name="tamperLastLayer"/>
+    /// rewrites the top layer's blob before it is stored and described (its digest then matches the tampered bytes).
+    /// </summary>
+    public string Add(string refName, TestImage image, Func<byte[], byte[]>? tamperLastLayer = null)
     {
         var layers = new JsonArray();
         var diffIds = new JsonArray();
         foreach (var layer in image.Layers)
         {
             var (blob, mediaType, diffId) = layer.Build();
-            var digest = WriteBlob(tamperLayer is null ? blob : tamperLayer(blob));
-            layers.Add(Descriptor(mediaType, digest, tamperLayer is null ? blob.Length : tamperLayer(blob).Length));
+            if (tamperLastLayer is not null && ReferenceEquals(layer, image.Layers[^1]))
+            {
+                blob = tamperLastLayer(blob);
+            }
+
+            var digest = WriteBlob(blob);
+            layers.Add(Descriptor(mediaType, digest, blob.Length));
             diffIds.Add(diffId);
         }
 
