@@ -21,7 +21,11 @@ public sealed class TftpServer : IAsyncDisposable
     /// <summary>Large enough for any UDP datagram, so a request is never truncated (RFC 2347 asks for ≤ 512 bytes).</summary>
     private const int ListenBufferSize = 65536;
 
-    private readonly ConcurrentDictionary<IPEndPoint, TftpTransfer> _transfers = new();
+    /// <summary>The latest transfer per client endpoint, to recognise a retransmitted request.</summary>
+    private readonly ConcurrentDictionary<IPEndPoint, TftpTransfer> _byClient = new();
+
+    /// <summary>Every transfer still running (StopAsync waits for all of them).</summary>
+    private readonly ConcurrentDictionary<TftpTransfer, byte> _running = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task? _listenTask;
@@ -118,7 +122,7 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         var running = new List<Task>();
-        foreach (var transfer in _transfers.Values)
+        foreach (var transfer in _running.Keys)
         {
             running.Add(transfer.Completion);
         }
@@ -207,10 +211,12 @@ public sealed class TftpServer : IAsyncDisposable
                 return;
         }
 
-        if (_transfers.ContainsKey(client))
+        if (_byClient.TryGetValue(client, out var previous) && !previous.HasHeardFromClient)
         {
             // The client retransmitted its request before our first reply arrived; the running transfer is
-            // already retransmitting that reply. Starting a second one would answer from two TIDs.
+            // already retransmitting that reply. Starting a second one would answer from two TIDs. Once the
+            // client has answered, a request from the same port is a new one (tftp-hpa's interactive mode and
+            // some ROMs reuse their port for the next file).
             Log.DuplicateRequest(Logger, client);
             return;
         }
@@ -226,11 +232,8 @@ public sealed class TftpServer : IAsyncDisposable
 
         var localAddress = packetInformation.Address ?? Options.BindAddress;
         var transfer = new TftpTransfer(this, packet.ToArray(), client, localAddress, packetInformation.Interface, _stopping.Token);
-        if (!_transfers.TryAdd(client, transfer))
-        {
-            Counters.DecrementActive();
-            return;
-        }
+        _byClient[client] = transfer;
+        _running[transfer] = 0;
 
         // The transfer owns its lifetime (it always completes and removes itself); StopAsync awaits it.
         _ = Task.Run(transfer.RunAsync);
@@ -247,7 +250,8 @@ public sealed class TftpServer : IAsyncDisposable
     /// <summary>Called by a transfer as its very last step.</summary>
     internal void OnTransferFinished(TftpTransfer transfer, TftpTransferCompletedEventArgs result)
     {
-        _transfers.TryRemove(new KeyValuePair<IPEndPoint, TftpTransfer>(transfer.Client, transfer));
+        _running.TryRemove(transfer, out _);
+        _byClient.TryRemove(new KeyValuePair<IPEndPoint, TftpTransfer>(transfer.Client, transfer));
         Counters.DecrementActive();
         var handler = TransferCompleted;
         if (handler is null)

@@ -561,6 +561,26 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public async Task A_client_that_reuses_its_port_for_the_next_request_gets_a_new_transfer()
+    {
+        // tftp-hpa's interactive mode (and some boot ROMs) send the next RRQ from the same port right after the
+        // final ACK, possibly before the finished transfer has released its resources.
+        var content = Pattern(1000);
+        await using var server = await StartWithContentAsync(content);
+        using var client = new RawTftpClient(server.Port);
+
+        for (var i = 0; i < 20; i++)
+        {
+            client.SendReadRequest("file");
+            var (received, _) = await client.DownloadAsync(512, first: await client.ExpectDataAsync(1));
+            Assert.Equal(content, received);
+        }
+
+        await server.WaitUntilIdleAsync();
+        Assert.Equal(20, server.Counters.TransfersCompleted);
+    }
+
+    [Fact]
     public async Task Requests_beyond_the_concurrency_limit_get_server_busy()
     {
         await using var server = await StartWithContentAsync(Pattern(5000), new TftpServerOptions

@@ -50,6 +50,7 @@ internal sealed class TftpTransfer
     private long _deadline;
     private int _socketTimeoutMilliseconds = -1;
     private volatile bool _stopRequested;
+    private volatile bool _heardFromClient;
 
     private string _path;
     private TftpTransferOutcome _outcome = TftpTransferOutcome.Failed;
@@ -78,6 +79,9 @@ internal sealed class TftpTransfer
     }
 
     public IPEndPoint Client => _client;
+
+    /// <summary>True once the client has sent this transfer anything (so a new request from it is not a retransmission).</summary>
+    public bool HasHeardFromClient => _heardFromClient;
 
     /// <summary>Completes when the transfer has finished and released everything.</summary>
     public Task Completion => _completion.Task;
@@ -498,6 +502,7 @@ internal sealed class TftpTransfer
                 continue;
             }
 
+            _heardFromClient = true;
             var result = Classify(length);
             if (result.HasValue)
             {

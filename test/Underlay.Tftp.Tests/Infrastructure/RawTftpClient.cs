@@ -106,8 +106,12 @@ internal sealed class RawTftpClient : IDisposable
 
     public static byte[] BuildError(ushort code, string message) => [0, 5, (byte)(code >> 8), (byte)code, .. Encoding.ASCII.GetBytes(message), 0];
 
-    public void SendReadRequest(string file, params (string Name, string Value)[] options) =>
+    /// <summary>Sends an RRQ; the next reply's source becomes <see cref="TransferEndPoint"/> (a new transfer, a new TID).</summary>
+    public void SendReadRequest(string file, params (string Name, string Value)[] options)
+    {
+        TransferEndPoint = null;
         SendToServer(BuildRequest(1, file, "octet", options));
+    }
 
     public void SendToServer(byte[] packet) => _socket.SendTo(packet, Server);
 
