@@ -536,6 +536,8 @@ internal sealed partial class RenderContext
 
     private object? EvalPipeline(object? dot, PipeNode pipe)
     {
+        // Parenthesized pipelines nest up to the parser's limit; make sure a small thread stack cannot overflow.
+        EnsureStack();
         _at = pipe;
         var value = s_noFinal;
         foreach (var cmd in pipe.Cmds)

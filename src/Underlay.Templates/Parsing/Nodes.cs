@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Underlay.Templates.Parsing;
@@ -66,6 +67,19 @@ internal abstract class Node(int pos, SourceText source)
 
     public abstract void WriteTo(StringBuilder sb);
 
+    /// <summary>Printing recurses through nested pipelines; near the end of the stack it elides the rest, so an error
+    /// raised because the stack ran low can still be described.</summary>
+    protected static bool StackTooLow(StringBuilder sb)
+    {
+        if (RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            return false;
+        }
+
+        sb.Append("...");
+        return true;
+    }
+
     /// <summary>The node printed back as template text, as Go's Node.String() does (used in error context).</summary>
     public override string ToString()
     {
@@ -83,6 +97,11 @@ internal sealed class ListNode(int pos, SourceText source, Node[] nodes) : Node(
 
     public override void WriteTo(StringBuilder sb)
     {
+        if (StackTooLow(sb))
+        {
+            return;
+        }
+
         foreach (var n in Nodes)
         {
             n.WriteTo(sb);
@@ -126,6 +145,11 @@ internal sealed class BranchNode(NodeType type, int pos, SourceText source, Pipe
 
     public override void WriteTo(StringBuilder sb)
     {
+        if (StackTooLow(sb))
+        {
+            return;
+        }
+
         var name = Type switch
         {
             NodeType.If => "if",
@@ -194,6 +218,11 @@ internal sealed class PipeNode(int pos, SourceText source, VariableNode[] decl, 
 
     public override void WriteTo(StringBuilder sb)
     {
+        if (StackTooLow(sb))
+        {
+            return;
+        }
+
         if (Decl.Length > 0)
         {
             for (var i = 0; i < Decl.Length; i++)
@@ -229,6 +258,11 @@ internal sealed class CommandNode(int pos, SourceText source, Node[] args) : Nod
 
     public override void WriteTo(StringBuilder sb)
     {
+        if (StackTooLow(sb))
+        {
+            return;
+        }
+
         for (var i = 0; i < Args.Length; i++)
         {
             if (i > 0)
@@ -274,6 +308,11 @@ internal sealed class ChainNode(int pos, SourceText source, Node node, string[] 
 
     public override void WriteTo(StringBuilder sb)
     {
+        if (StackTooLow(sb))
+        {
+            return;
+        }
+
         if (Node is PipeNode)
         {
             sb.Append('(');

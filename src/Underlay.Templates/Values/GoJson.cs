@@ -201,7 +201,7 @@ internal static class GoJson
     {
         try
         {
-            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 10000 });
+            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 1000 });
             value = FromElement(doc.RootElement);
             error = null;
             return true;

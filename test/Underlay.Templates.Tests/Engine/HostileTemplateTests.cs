@@ -240,3 +240,39 @@ public sealed class HostileTemplateTests
         }
     }
 }
+
+public sealed class HostileNestingTests
+{
+    [Fact]
+    public void Nested_pipelines_at_the_parser_limit_execute_safely_on_a_small_stack()
+    {
+        var text = "{{ " + new string('(', 900) + "1" + new string(')', 900) + " }}";
+        var t = TemplateEngine.Shared.ParseUncached("deep", text);
+        string? result = null;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = TemplateEngine.Shared.RenderToString(t, null);
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+        }, 128 * 1024);
+        thread.Start();
+        thread.Join();
+
+        // Either it fits or it stops with a limit error; it never takes the process down.
+        Assert.True(result == "1" || error is TemplateException { Kind: TemplateErrorKind.LimitExceeded }, error?.ToString());
+    }
+
+    [Fact]
+    public void Deeply_nested_json_is_refused_by_fromJson()
+    {
+        var json = new string('[', 100_000) + new string(']', 100_000);
+        var t = TemplateEngine.Shared.Parse("j", "[{{ fromJson .j }}]");
+        Assert.Equal("[<no value>]", TemplateEngine.Shared.RenderToString(t, new Dictionary<string, object?> { ["j"] = json }));
+    }
+}
