@@ -401,13 +401,13 @@ internal static class RuntimeConfig
 
             json.WriteEndArray();
             json.WriteStartObject("bindNS");
-            json.WriteString("cgroup", runtime.BindNS.Cgroup);
-            json.WriteString("ipc", runtime.BindNS.Ipc);
-            json.WriteString("mnt", runtime.BindNS.Mnt);
-            json.WriteString("net", runtime.BindNS.Net);
-            json.WriteString("pid", runtime.BindNS.Pid);
-            json.WriteString("user", runtime.BindNS.User);
-            json.WriteString("uts", runtime.BindNS.Uts);
+            json.WriteString("cgroup", runtime.BindNS.Cgroup ?? "");
+            json.WriteString("ipc", runtime.BindNS.Ipc ?? "");
+            json.WriteString("mnt", runtime.BindNS.Mnt ?? "");
+            json.WriteString("net", runtime.BindNS.Net ?? "");
+            json.WriteString("pid", runtime.BindNS.Pid ?? "");
+            json.WriteString("user", runtime.BindNS.User ?? "");
+            json.WriteString("uts", runtime.BindNS.Uts ?? "");
             json.WriteEndObject();
             json.WriteString("namespace", runtime.Namespace);
             json.WriteEndObject();
