@@ -37,6 +37,7 @@ internal sealed partial class RenderContext
     private string _execName = "";
     private ParsedTemplate _root = null!;
     private Dictionary<string, Tree>? _resolved;
+    private long _savedValueLimit;
 
     private struct Variable
     {
@@ -66,11 +67,14 @@ internal sealed partial class RenderContext
         ctx._out.Clear();
         ctx._out.Limit = options.MaxOutputChars;
         ctx._out.OnLimit ??= ctx.OutputLimitReached;
+        ctx._savedValueLimit = ValueLimit.Current;
+        ValueLimit.Current = options.MaxOutputChars;
         return ctx;
     }
 
     public static void Return(RenderContext ctx)
     {
+        ValueLimit.Current = ctx._savedValueLimit;
         ctx._resolved = null;
         ctx._root = null!;
         ctx.Engine = null!;
@@ -527,6 +531,10 @@ internal sealed partial class RenderContext
                 {
                     throw Error(ex.Message, ex);
                 }
+                catch (ValueTooLargeException ex)
+                {
+                    throw Limit(ex.Message);
+                }
 
                 return;
         }
@@ -857,6 +865,10 @@ internal sealed partial class RenderContext
             try
             {
                 return fn.Invoke(this, _args.AsSpan(start, numIn));
+            }
+            catch (ValueTooLargeException ex)
+            {
+                throw Limit(ex.Message);
             }
             catch (Exception ex) when (ex is not TemplateException and not OutOfMemoryException and not InsufficientExecutionStackException)
             {

@@ -181,9 +181,9 @@ internal static partial class Sprig
             return result.ToArray();
         });
         Alias(f, "mustRegexFindAll", "regexFindAll");
-        Fixed(f, "regexReplaceAll", s_str3, (c, a) => Charged(c, MustRegex((string)a[0]!).Replace((string)a[1]!, ExpandTemplate((string)a[2]!))));
+        Fixed(f, "regexReplaceAll", s_str3, (c, a) => Charged(c, RegexReplace((string)a[0]!, (string)a[1]!, ExpandTemplate((string)a[2]!))));
         Alias(f, "mustRegexReplaceAll", "regexReplaceAll");
-        Fixed(f, "regexReplaceAllLiteral", s_str3, (c, a) => Charged(c, MustRegex((string)a[0]!).Replace((string)a[1]!, ((string)a[2]!).Replace("$", "$$", StringComparison.Ordinal))));
+        Fixed(f, "regexReplaceAllLiteral", s_str3, (c, a) => Charged(c, RegexReplace((string)a[0]!, (string)a[1]!, ((string)a[2]!).Replace("$", "$$", StringComparison.Ordinal))));
         Alias(f, "mustRegexReplaceAllLiteral", "regexReplaceAllLiteral");
         Fixed(f, "regexSplit", [ParamKind.String, ParamKind.String, ParamKind.Int], (_, a) => RegexSplit(MustRegex((string)a[0]!), (string)a[1]!, (int)a[2]!));
         Alias(f, "mustRegexSplit", "regexSplit");
@@ -248,6 +248,18 @@ internal static partial class Sprig
         }
 
         return sb.ToString();
+    }
+
+    private static string RegexReplace(string pattern, string input, string replacement)
+    {
+        var regex = MustRegex(pattern);
+
+        // Bound the result first: matches don't overlap, so all expansions of one group reference together copy
+        // at most the input once; the literal part of the replacement is copied once per match.
+        var matches = regex.Count(input);
+        var references = replacement.Count(ch => ch == '$');
+        ValueLimit.Check(input.Length + ((long)matches * replacement.Length) + ((long)references * input.Length));
+        return regex.Replace(input, replacement);
     }
 
     private static string[] RegexSplit(Regex r, string s, int n)

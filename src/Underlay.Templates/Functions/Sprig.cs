@@ -84,7 +84,7 @@ internal static partial class Sprig
         Fixed(f, "split", s_str2, (_, a) => Split((string)a[0]!, (string)a[1]!));
         Fixed(f, "splitList", s_str2, (_, a) => SplitString((string)a[1]!, (string)a[0]!, -1));
         Fixed(f, "splitn", [ParamKind.String, ParamKind.Int, ParamKind.String], (_, a) => SplitN((string)a[0]!, (int)a[1]!, (string)a[2]!));
-        Fixed(f, "join", [ParamKind.String, ParamKind.Any], (c, a) => Charged(c, string.Join((string)a[0]!, Convert.Strslice(a[1]))));
+        Fixed(f, "join", [ParamKind.String, ParamKind.Any], (c, a) => Charged(c, Join((string)a[0]!, Convert.Strslice(a[1]))));
         Fixed(f, "substr", [ParamKind.Int, ParamKind.Int, ParamKind.String], (_, a) => Substr((int)a[0]!, (int)a[1]!, (string)a[2]!));
         Fixed(f, "trunc", s_intStr, (_, a) => Trunc((int)a[0]!, (string)a[1]!));
         Fixed(f, "abbrev", s_intStr, (_, a) => Abbrev((int)a[0]!, (string)a[1]!));
@@ -247,8 +247,46 @@ internal static partial class Sprig
         return new StringBuilder(s.Length * count).Insert(0, s, count).ToString();
     }
 
+    private static string Join(string sep, string[] parts)
+    {
+        long total = (long)sep.Length * parts.Length;
+        foreach (var p in parts)
+        {
+            total += p.Length;
+        }
+
+        ValueLimit.Check(total);
+        return string.Join(sep, parts);
+    }
+
+    /// <summary>Counts occurrences to bound the result before building it.</summary>
+    private static void CheckReplaceSize(string src, string old, string @new)
+    {
+        if (@new.Length <= old.Length)
+        {
+            return;
+        }
+
+        long count = 0;
+        for (var i = src.IndexOf(old, StringComparison.Ordinal); i >= 0; i = src.IndexOf(old, i + old.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        ValueLimit.Check(src.Length + (count * (@new.Length - old.Length)));
+    }
+
     private static string Replace(string src, string old, string @new)
     {
+        if (old.Length == 0)
+        {
+            ValueLimit.Check(src.Length + ((long)(src.Length + 1) * @new.Length));
+        }
+        else
+        {
+            CheckReplaceSize(src, old, @new);
+        }
+
         if (old.Length == 0)
         {
             // Go inserts the replacement before every rune and at the end.
@@ -314,6 +352,7 @@ internal static partial class Sprig
             }
 
             sb.Append(GoFormat.Sprint(kept[i]));
+            ValueLimit.Check(sb.Length);
         }
 
         return sb.ToString();
@@ -326,6 +365,16 @@ internal static partial class Sprig
             throw new TemplateFunctionException("strings: negative Repeat count");
         }
 
+        long lines = 1;
+        foreach (var ch in v)
+        {
+            if (ch == '\n')
+            {
+                lines++;
+            }
+        }
+
+        ValueLimit.Check(v.Length + (lines * spaces));
         var pad = new string(' ', spaces);
         return pad + v.Replace("\n", "\n" + pad, StringComparison.Ordinal);
     }

@@ -962,6 +962,7 @@ internal static class GoFormat
 
         private void PrintElement(object? value, int verb, int depth)
         {
+            ValueLimit.Check(Sb.Length);
             // Nil interface elements print as <nil> whatever the verb.
             if (value is null or NoValue)
             {

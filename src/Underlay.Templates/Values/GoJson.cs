@@ -38,6 +38,7 @@ internal static class GoJson
 
     private static void Write(StringBuilder sb, object? value, bool indent, bool escapeHtml, int depth)
     {
+        ValueLimit.Check(sb.Length);
         if (depth > MaxDepth)
         {
             throw new TemplateFunctionException("json: unsupported value: encountered a cycle");

@@ -37,6 +37,7 @@ internal static class GoYaml
 
     private static void WriteNode(StringBuilder sb, object? value, int indent, int depth)
     {
+        ValueLimit.Check(sb.Length);
         if (depth > 500)
         {
             throw new TemplateFunctionException("value nested too deep for YAML");

@@ -276,3 +276,26 @@ public sealed class HostileNestingTests
         Assert.Equal("[<no value>]", TemplateEngine.Shared.RenderToString(t, new Dictionary<string, object?> { ["j"] = json }));
     }
 }
+
+public sealed class HostileSizeTests
+{
+    private static readonly RenderOptions s_small = RenderOptions.Default with { MaxOutputChars = 100_000 };
+
+    [Theory]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $x := join \",\" $l }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $x := printf \"%v\" $l }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $x := toJson $l }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $x := toYaml $l }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $x := cat $s $s $s }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $x := replace \"a\" \"aaaa\" $s }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $x := regexReplaceAll \"a\" $s \"xxxx\" }}")]
+    [InlineData("{{ $x := indent 2000000000 \"a\\nb\" }}")]
+    [InlineData("{{ $s := repeat 50000 \"\\n\" }}{{ $x := nindent 100 $s }}")]
+    [InlineData("{{ $s := repeat 50000 \"ab\" }}{{ $l := list $s $s $s $s }}{{ $l }}")]
+    public void Functions_cannot_build_values_beyond_the_output_cap(string text)
+    {
+        var t = TemplateEngine.Shared.ParseUncached("big", text);
+        var ex = Assert.Throws<TemplateException>(() => TemplateEngine.Shared.RenderToString(t, null, s_small));
+        Assert.Equal(TemplateErrorKind.LimitExceeded, ex.Kind);
+    }
+}
