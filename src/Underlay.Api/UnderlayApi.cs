@@ -46,7 +46,7 @@ public static class UnderlayApi
             if (principal is null)
             {
                 await ApiHttp.WriteErrorAsync(context, 401, "", "", problem ?? "unauthorized").ConfigureAwait(false);
-                return null;
+                return Results.Empty;
             }
 
             context.Items[ApiHttp.PrincipalKey] = principal;

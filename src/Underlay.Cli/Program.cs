@@ -1,1 +1,32 @@
-Console.WriteLine("underlay");
+using System.CommandLine;
+using Underlay.Cli.Commands;
+using Underlay.Core.Registry;
+
+var root = new RootCommand("underlay: the Underlay CLI (drpcli-compatible verbs) and on-machine agent");
+CliContext.AddTo(root);
+foreach (var type in ModelTypes.All)
+{
+    if (type == ModelTypes.Prefs)
+    {
+        continue;
+    }
+
+    var command = ObjectCommands.Create(type);
+    if (type == ModelTypes.Users)
+    {
+        SystemCommands.AddUserCommands(command);
+    }
+    else if (type == ModelTypes.Machines)
+    {
+        SystemCommands.AddMachineCommands(command);
+    }
+
+    root.Subcommands.Add(command);
+}
+
+root.Subcommands.Add(SystemCommands.Info());
+root.Subcommands.Add(SystemCommands.Prefs());
+root.Subcommands.Add(SystemCommands.Contents());
+root.Subcommands.Add(SystemCommands.Events());
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -18,8 +18,8 @@ internal static class ContentEndpoints
         var group = api.MapGroup("/contents").WithTags("contents");
         group.Get("", context => ListAsync(context, services)).Produces<List<ContentSummary>>();
         group.Get("/{name}", context => GetAsync(context, services)).Produces<ContentPack>();
-        group.Post("", context => UploadAsync(context, services, null)).Accepts<ContentPack>("application/json", "application/yaml").Produces<ContentSummary>(201);
-        group.Put("/{name}", context => UploadAsync(context, services, (string)context.Request.RouteValues["name"]!)).Accepts<ContentPack>("application/json", "application/yaml").Produces<ContentSummary>();
+        group.Post("", context => UploadAsync(context, services, null)).Produces<ContentSummary>(201);
+        group.Put("/{name}", context => UploadAsync(context, services, ApiHttp.Route(context, "name"))).Produces<ContentSummary>();
         group.Delete("/{name}", context => DeleteAsync(context, services)).Produces(204);
     }
 
@@ -37,7 +37,7 @@ internal static class ContentEndpoints
 
     private static async Task GetAsync(HttpContext context, ApiServices services)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
+        var name = ApiHttp.Route(context, "name");
         if (!services.Authorizer.Allows(context.Principal(), "contents", "get", name))
         {
             await ApiHttp.WriteErrorAsync(context, 403, "contents", name, $"may not read content pack '{name}'").ConfigureAwait(false);
@@ -125,7 +125,7 @@ internal static class ContentEndpoints
 
     private static async Task DeleteAsync(HttpContext context, ApiServices services)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
+        var name = ApiHttp.Route(context, "name");
         var principal = context.Principal();
         if (!services.Authorizer.Allows(principal, "contents", "delete", name))
         {

@@ -25,7 +25,7 @@ internal static class EventEndpoints
     public static void Map(RouteGroupBuilder api, ApiServices services)
     {
         api.Get("/ws", context => WebSocketAsync(context, services)).WithTags("events").ExcludeFromDescription();
-        api.Post("/events", context => PostAsync(context, services)).WithTags("events").Accepts<Event>("application/json").Produces(204);
+        api.Post("/events", context => PostAsync(context, services)).WithTags("events").Produces(204);
     }
 
     private static async Task WebSocketAsync(HttpContext context, ApiServices services)

@@ -35,11 +35,11 @@ internal static class ObjectEndpoints
             var arrayType = typeof(List<>).MakeGenericType(type.ClrType);
             group.Get("", context => ListAsync(context, services, type)).Produces(200, arrayType).WithName($"list-{type.Prefix}");
             group.Head("", context => ListAsync(context, services, type)).ExcludeFromDescription();
-            group.Post("", context => CreateAsync(context, services, type)).Accepts(type.ClrType, "application/json").Produces(201, type.ClrType).WithName($"create-{type.Singular}");
+            group.Post("", context => CreateAsync(context, services, type)).Produces(201, type.ClrType).WithName($"create-{type.Singular}");
             group.Get("/{id}", context => GetAsync(context, services, type)).Produces(200, type.ClrType).WithName($"get-{type.Singular}");
             group.Head("/{id}", context => GetAsync(context, services, type)).ExcludeFromDescription();
-            group.Put("/{id}", context => PutAsync(context, services, type)).Accepts(type.ClrType, "application/json").Produces(200, type.ClrType).WithName($"put-{type.Singular}");
-            group.Patch("/{id}", context => PatchAsync(context, services, type)).Accepts<JsonElement>("application/json-patch+json").Produces(200, type.ClrType).WithName($"patch-{type.Singular}");
+            group.Put("/{id}", context => PutAsync(context, services, type)).Produces(200, type.ClrType).WithName($"put-{type.Singular}");
+            group.Patch("/{id}", context => PatchAsync(context, services, type)).Produces(200, type.ClrType).WithName($"patch-{type.Singular}");
             group.Delete("/{id}", context => DeleteAsync(context, services, type)).Produces(200, type.ClrType).WithName($"delete-{type.Singular}");
             if (type.HasParams)
             {
@@ -127,7 +127,7 @@ internal static class ObjectEndpoints
 
     private static async Task GetAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(type, id) is not { } entry)
         {
             await ApiHttp.WriteErrorAsync(context, 404, type.Prefix, id, $"{type.Singular} '{id}' not found").ConfigureAwait(false);
@@ -162,7 +162,7 @@ internal static class ObjectEndpoints
 
     private static async Task PutAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(type, id) is not { } entry)
         {
             await ApiHttp.WriteErrorAsync(context, 404, type.Prefix, id, $"{type.Singular} '{id}' not found").ConfigureAwait(false);
@@ -191,7 +191,7 @@ internal static class ObjectEndpoints
 
     private static async Task PatchAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(type, id) is not { } entry)
         {
             await ApiHttp.WriteErrorAsync(context, 404, type.Prefix, id, $"{type.Singular} '{id}' not found").ConfigureAwait(false);
@@ -283,7 +283,7 @@ internal static class ObjectEndpoints
 
     private static async Task DeleteAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(type, id) is not { } entry)
         {
             await ApiHttp.WriteErrorAsync(context, 404, type.Prefix, id, $"{type.Singular} '{id}' not found").ConfigureAwait(false);
@@ -361,8 +361,16 @@ internal static class ObjectEndpoints
 
         try
         {
-            return JsonSerializer.Deserialize<JsonPatchDocument>(body)
-                   ?? throw new JsonException("empty patch");
+            var patch = JsonSerializer.Deserialize<JsonPatchDocument>(body) ?? throw new JsonException("empty patch");
+            foreach (var operation in patch.Operations)
+            {
+                if (operation.OperationType == Microsoft.AspNetCore.JsonPatch.SystemTextJson.Operations.OperationType.Invalid || operation.path is null)
+                {
+                    throw new JsonException($"operation '{operation.op}' on '{operation.path}' is not one of add, remove, replace, move, copy, test with a path");
+                }
+            }
+
+            return patch;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException or ArgumentException or FormatException)
         {

@@ -30,7 +30,7 @@ internal static class ParamsEndpoints
 
     private static async Task<StoredEntry?> FindAsync(HttpContext context, ApiServices services, ModelType type, string action)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(type, id) is not { } entry)
         {
             await ApiHttp.WriteErrorAsync(context, 404, type.Prefix, id, $"{type.Singular} '{id}' not found").ConfigureAwait(false);
@@ -108,7 +108,7 @@ internal static class ParamsEndpoints
             return;
         }
 
-        var name = (string)context.Request.RouteValues["key"]!;
+        var name = ApiHttp.Route(context, "key");
         JsonElement value;
         var found = context.Request.Query["aggregate"] == "true" && entry.Object is Machine machine
             ? services.Params.TryGet(machine, name, out value)
@@ -124,7 +124,7 @@ internal static class ParamsEndpoints
 
     private static async Task SetOneAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var name = (string)context.Request.RouteValues["key"]!;
+        var name = ApiHttp.Route(context, "key");
         if (await FindAsync(context, services, type, $"update:/Params/{name}").ConfigureAwait(false) is not { } entry ||
             await ReadJsonAsync(context, type) is not { } value)
         {
@@ -148,7 +148,7 @@ internal static class ParamsEndpoints
 
     private static async Task DeleteOneAsync(HttpContext context, ApiServices services, ModelType type)
     {
-        var name = (string)context.Request.RouteValues["key"]!;
+        var name = ApiHttp.Route(context, "key");
         if (await FindAsync(context, services, type, $"update:/Params/{name}").ConfigureAwait(false) is not { } entry)
         {
             return;

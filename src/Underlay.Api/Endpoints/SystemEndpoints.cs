@@ -118,7 +118,7 @@ internal static class SystemEndpoints
     /// </summary>
     private static async Task UserTokenAsync(HttpContext context, ApiServices services)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
+        var name = ApiHttp.Route(context, "name");
         var principal = context.Principal();
         var self = principal.Kind == PrincipalKind.User && principal.Name == name;
         if (!self && !services.Authorizer.Allows(principal, "users", "token", name))
@@ -155,7 +155,7 @@ internal static class SystemEndpoints
 
     private static async Task MachineTokenAsync(HttpContext context, ApiServices services)
     {
-        var id = (string)context.Request.RouteValues["id"]!;
+        var id = ApiHttp.Route(context, "id");
         if (services.Store.Resolve(ModelTypes.Machines, id) is not { Object: Machine machine })
         {
             await ApiHttp.WriteErrorAsync(context, 404, "machines", id, $"machine '{id}' not found").ConfigureAwait(false);
@@ -183,7 +183,7 @@ internal static class SystemEndpoints
 
     private static async Task SetPasswordAsync(HttpContext context, ApiServices services)
     {
-        var name = (string)context.Request.RouteValues["name"]!;
+        var name = ApiHttp.Route(context, "name");
         var principal = context.Principal();
         var self = principal.Kind == PrincipalKind.User && principal.Name == name;
         if (!self && !services.Authorizer.Allows(principal, "users", "password", name))

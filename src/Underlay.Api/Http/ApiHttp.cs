@@ -20,6 +20,13 @@ public static class ApiHttp
 
     internal const string PrincipalKey = "underlay.principal";
 
+    /// <summary>
+    /// A route value, fully unescaped: routing leaves <c>%2F</c> encoded, but DRP keys (param names such as
+    /// <c>inventory/cpus</c>, template IDs) may contain slashes that clients escape.
+    /// </summary>
+    public static string Route(HttpContext context, string name) =>
+        Uri.UnescapeDataString((string?)context.Request.RouteValues[name] ?? "");
+
     public static Principal Principal(this HttpContext context) =>
         context.Items[PrincipalKey] as Principal ?? throw new InvalidOperationException("request was not authenticated");
 

@@ -20,11 +20,13 @@ public static class UnderlayJson
         TypeInfoResolver = UnderlayJsonContext.Default.WithAddedModifier(RemoveSecrets),
     };
 
-    /// <summary>API request bodies: unknown fields are refused so a typo cannot silently drop data.</summary>
+    /// <summary>
+    /// API request bodies: unknown fields are refused so a typo cannot silently drop data. Secrets are write-only:
+    /// accepted here (rotating a machine's Secret revokes its tokens), never written back out.
+    /// </summary>
     public static readonly JsonSerializerOptions StrictInput = new(UnderlayJsonContext.Default.Options)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        TypeInfoResolver = UnderlayJsonContext.Default.WithAddedModifier(RemoveSecrets),
     };
 
     /// <summary>Content packs: fields from newer DRP versions are ignored rather than failing the whole pack.</summary>

@@ -63,7 +63,15 @@ public static partial class YamlJson
     {
         if (LooksLikeJson(jsonOrYaml))
         {
-            return jsonOrYaml;
+            try
+            {
+                using var _ = JsonDocument.Parse(jsonOrYaml, new JsonDocumentOptions { MaxDepth = 64 });
+                return jsonOrYaml;
+            }
+            catch (JsonException)
+            {
+                // Flow-style YAML ({Name: x}) also starts with a brace; let the YAML parser have it.
+            }
         }
 
         var node = Parse(Encoding.UTF8.GetString(jsonOrYaml));

@@ -9,24 +9,31 @@ namespace Underlay.Core.Models;
 public abstract class ModelBase
 {
     /// <summary>The object passed validation; invalid objects are never saved.</summary>
+    [JsonPropertyOrder(-20)]
     public bool Validated { get; set; }
 
     /// <summary>The object is usable (a valid BootEnv whose kernel is missing is unavailable).</summary>
+    [JsonPropertyOrder(-19)]
     public bool Available { get; set; }
 
     /// <summary>Human-readable reasons for <see cref="Validated"/> or <see cref="Available"/> being false.</summary>
+    [JsonPropertyOrder(-18)]
     public List<string> Errors { get; set; } = [];
 
     /// <summary>The object comes from a content layer and cannot be changed through the API.</summary>
+    [JsonPropertyOrder(-17)]
     public bool ReadOnly { get; set; }
 
     /// <summary>UX hints (icon, color, feature-flags); the server does not interpret them.</summary>
+    [JsonPropertyOrder(-16)]
     public Dictionary<string, string> Meta { get; set; } = [];
 
     /// <summary>Owning endpoint in multi-site setups; empty for the local one.</summary>
+    [JsonPropertyOrder(-15)]
     public string Endpoint { get; set; } = "";
 
     /// <summary>The content pack this object came from, or empty for writable objects.</summary>
+    [JsonPropertyOrder(-14)]
     public string Bundle { get; set; } = "";
 
     /// <summary>The plural API prefix (<c>machines</c>, <c>bootenvs</c>, ...).</summary>
@@ -52,10 +59,13 @@ public abstract class ModelBase
 /// <summary>Objects keyed by <c>Name</c> with the usual description fields.</summary>
 public abstract class NamedModel : ModelBase
 {
+    [JsonPropertyOrder(-10)]
     public string Name { get; set; } = "";
 
+    [JsonPropertyOrder(-9)]
     public string Description { get; set; } = "";
 
+    [JsonPropertyOrder(-8)]
     public string Documentation { get; set; } = "";
 
     [JsonIgnore]
