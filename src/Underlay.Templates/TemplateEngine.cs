@@ -24,6 +24,10 @@ public sealed class TemplateEngine
 {
     private readonly FrozenDictionary<string, TemplateFunction> _functions;
     private readonly ConcurrentDictionary<(string Name, string Text), ParsedTemplate> _cache = new();
+
+    // Hosts usually parse the same string instance again and again (a stored template's Contents); finding it by
+    // reference skips hashing the whole text. Entries go away with the string.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, ParsedTemplate> _byInstance = new();
     private readonly int _cacheCapacity;
 
     /// <summary>Creates an engine with Go's builtins, the Sprig functions and <paramref name="options"/>' extras.</summary>
@@ -69,20 +73,26 @@ public sealed class TemplateEngine
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(text);
+        if (_byInstance.TryGetValue(text, out var same) && string.Equals(same.Name, name, StringComparison.Ordinal))
+        {
+            return same;
+        }
+
         var key = (name, text);
-        if (_cache.TryGetValue(key, out var cached))
+        if (!_cache.TryGetValue(key, out var cached))
         {
-            return cached;
+            var parsed = ParseUncached(name, text);
+            if (_cache.Count >= _cacheCapacity)
+            {
+                // Starting over is simpler than LRU and fine for a cache that, in DRP use, holds every template.
+                _cache.Clear();
+            }
+
+            cached = _cache.GetOrAdd(key, parsed);
         }
 
-        var parsed = ParseUncached(name, text);
-        if (_cache.Count >= _cacheCapacity)
-        {
-            // Starting over is simpler than LRU and fine for a cache that, in DRP use, holds every template.
-            _cache.Clear();
-        }
-
-        return _cache.GetOrAdd(key, parsed);
+        _byInstance.AddOrUpdate(text, cached);
+        return cached;
     }
 
     /// <summary>Parses without consulting or filling the cache.</summary>
