@@ -12,7 +12,8 @@
 # Summary: MB/s per server and the ratios underlay/tftpd-hpa and underlay/dnsmasq.
 #
 # Usage (root): bench/tftp/run.sh
-#   FILE_MB=50 REPEAT=3 PART1=1 PART2=1 BLKSIZES2="512 1468" CONCURRENCY2=32 SHARED_TOOLS=<dir> OUT=<file>
+#   FILE_MB=50 REPEAT=3 PART1=1 PART2=1 BLKSIZES2="512 1468" CONCURRENCY2=32 (0: skip) SHARED_TOOLS=<dir> OUT=<file>
+#   Part 1 also takes tftp-throughput.sh's own knobs (PATHS, BLKSIZES, CONCURRENCY).
 # Needs: dotnet SDK, tftpd-hpa, dnsmasq-base, curl, atftp, busybox-static, tftp-hpa (shared/tools/setup-peers.sh).
 # Bounded: every transfer runs under `timeout`; servers are killed by PID; namespaces and the cgroup are removed.
 set -u
@@ -48,7 +49,7 @@ SERVER_CMD="exec dotnet '$DLL' --root \"\$TFTP_ROOT\" --port 69 --quiet"
 if [ "${PART1:-1}" = 1 ]; then
   echo "## Part 1: tftp-throughput.sh, FILE_MB=$FILE_MB" | tee -a "$OUT"
   FILE_MB=$FILE_MB SERVERS="custom tftpd-hpa dnsmasq" XFER_TIMEOUT=$XFER_TIMEOUT SERVER_CMD=$SERVER_CMD \
-    timeout 3600 "$TOOLS/tftp-throughput.sh" 2>&1 | sed 's/^custom   /underlay /' | tee -a "$OUT"
+    timeout 3600 "$TOOLS/tftp-throughput.sh" 2>&1 | sed -u 's/^custom   /underlay /' | tee -a "$OUT"
 fi
 
 CG=""
@@ -147,10 +148,10 @@ if [ "${PART2:-1}" = 1 ]; then
         row "$srv" "$path" 1 "$bs" 16 "$REPEAT" | tee -a "$OUT"
       done
     done
-    for bs in 1468; do
-      row "$srv" veth "$CONCURRENCY2" "$bs" - 1 | tee -a "$OUT"
-      row "$srv" veth "$CONCURRENCY2" "$bs" 16 1 | tee -a "$OUT"
-    done
+    if [ "$CONCURRENCY2" -gt 0 ]; then
+      row "$srv" veth "$CONCURRENCY2" 1468 - 1 | tee -a "$OUT"
+      row "$srv" veth "$CONCURRENCY2" 1468 16 1 | tee -a "$OUT"
+    fi
     lab_kill "$SPID"
   done
 fi

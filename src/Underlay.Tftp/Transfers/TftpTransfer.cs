@@ -103,7 +103,7 @@ internal sealed class TftpTransfer
         try
         {
             var options = _server.Options;
-            _socket = TftpSockets.CreateTransferSocket(_localAddress, _server.AddressFamily, _server.DualMode);
+            Volatile.Write(ref _socket, TftpSockets.CreateTransferSocket(_localAddress, _server.AddressFamily, _server.DualMode));
             _clientAddress = _client.Serialize();
             _from = new SocketAddress(_clientAddress.Family);
             _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
@@ -612,7 +612,7 @@ internal sealed class TftpTransfer
     private void OnStop()
     {
         _stopRequested = true;
-        var socket = _socket;
+        var socket = Volatile.Read(ref _socket);
         if (socket is null)
         {
             return;
