@@ -15,8 +15,19 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
     private readonly bool _ownsDataDirectory;
     private Process? _process;
 
-    public UnderlayServerProcess(string? dataDirectory = null, IReadOnlyList<string>? extraArguments = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="networkNamespace">Run inside this namespace (e.g. a <see cref="NetnsLab"/>'s server), reachable at <paramref name="address"/>.</param>
+    /// <param name="disableNetworkServices">Turn DHCP, TFTP and PXE off (API-only tests on loopback).</param>
+    public UnderlayServerProcess(
+        string? dataDirectory = null,
+        IReadOnlyList<string>? extraArguments = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? networkNamespace = null,
+        string address = "127.0.0.1",
+        bool disableNetworkServices = true)
     {
+        NetworkNamespace = networkNamespace;
+        Address = address;
+        DisableNetworkServices = disableNetworkServices;
         _ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? RepoPaths.NewTempDirectory("server");
         ExtraArguments = extraArguments ?? [];
@@ -27,6 +38,13 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    public string? NetworkNamespace { get; }
+
+    /// <summary>The address the API and boot-file listeners bind to and tests connect to.</summary>
+    public string Address { get; }
+
+    public bool DisableNetworkServices { get; }
+
     public IReadOnlyList<string> ExtraArguments { get; }
 
     public IReadOnlyDictionary<string, string> Environment { get; }
@@ -35,7 +53,10 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
 
     public int StaticPort { get; }
 
-    public Uri Endpoint => new($"https://127.0.0.1:{ApiPort}");
+    public Uri Endpoint => new($"https://{Address}:{ApiPort}");
+
+    /// <summary>Base URL of the HTTP boot-file server.</summary>
+    public Uri FileServer => new($"http://{Address}:{StaticPort}");
 
     public string CertificateFile => Path.Combine(DataDirectory, "tls", "server.crt");
 
@@ -92,19 +113,32 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"underlayd is not built: {RepoPaths.ServerDll}");
         }
 
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(NetworkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
-                 {
-                     RepoPaths.ServerDll, "--data-dir", DataDirectory, "--listen-address", "127.0.0.1",
-                     "--api-port", ApiPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--static-port", StaticPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                     "--disable-dhcp", "--disable-tftp", "--disable-pxe", "--disable-metrics",
-                 }.Concat(ExtraArguments))
+        var arguments = new List<string>();
+        if (NetworkNamespace is not null)
+        {
+            // `ip netns exec` execs dotnet, so the PID we hold is the server's own.
+            arguments.AddRange(["netns", "exec", NetworkNamespace, "dotnet"]);
+        }
+
+        arguments.AddRange(
+        [
+            RepoPaths.ServerDll, "--data-dir", DataDirectory, "--listen-address", Address,
+            "--api-port", ApiPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--static-port", StaticPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--disable-metrics",
+        ]);
+        if (DisableNetworkServices)
+        {
+            arguments.AddRange(["--disable-dhcp", "--disable-tftp", "--disable-pxe"]);
+        }
+
+        foreach (var argument in arguments.Concat(ExtraArguments))
         {
             info.ArgumentList.Add(argument);
         }

@@ -95,6 +95,9 @@ internal static partial class ServerHost
             Features = ["api-v3", "sane-exit-codes", "job-exit-states", "fsm-runner", "workflows", "default-workflow", "roles", "sprig", "json-patch"],
         }, time);
 
+        var context = new ServerContext(options, store, loggerFactory, time);
+        DhcpModule.Register(builder, context);
+
         var app = builder.Build();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapUnderlayApi(apiServices, $"*:{options.ApiPort}");
