@@ -57,6 +57,11 @@ public sealed class OutputTests(TestImages images)
         Assert.DoesNotContain(names, n => n.StartsWith("boot/", StringComparison.Ordinal));
         Assert.Contains(list.StandardOutput.Split('\n'), l => l.Contains("etc/resolv.conf -> /run/resolvconf/resolv.conf", StringComparison.Ordinal));
 
+        // Generated entries get LinuxKit's modes: 0755 bundle directories, 0644 config files, 0644 files given a mode.
+        Assert.Contains(list.StandardOutput.Split('\n'), l => l.StartsWith("drwxr-xr-x", StringComparison.Ordinal) && l.EndsWith(" containers/services/svc", StringComparison.Ordinal));
+        Assert.Contains(list.StandardOutput.Split('\n'), l => l.StartsWith("-rw-r--r--", StringComparison.Ordinal) && l.EndsWith(" containers/services/svc/config.json", StringComparison.Ordinal));
+        Assert.Contains(list.StandardOutput.Split('\n'), l => l.StartsWith("-rw-r--r--", StringComparison.Ordinal) && l.EndsWith(" etc/underlay-marker", StringComparison.Ordinal));
+
         // Parents always precede children: the kernel does not create missing directories.
         var seen = new HashSet<string>();
         foreach (var name in names.Where(n => n != "TRAILER!!!"))

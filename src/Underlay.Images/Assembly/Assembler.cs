@@ -241,7 +241,7 @@ internal sealed class Assembler
         else
         {
             var link = FsNode.Symlink("", "/proc/mounts");
-            link.Mode = 0755;
+            link.Mode = 0x1ED; // 0755, as LinuxKit writes it
             tree.Put("etc/mtab", link, "image filter");
         }
 
@@ -252,7 +252,7 @@ internal sealed class Assembler
     private static void Replace(FsTree tree, string path, byte[] contents, string? symlink)
     {
         var existing = tree.Find(path);
-        var mode = existing?.Kind == NodeKind.File ? existing.Mode : 0644;
+        var mode = existing?.Kind == NodeKind.File ? existing.Mode : 0x1A4;
         var node = symlink is null ? FsNode.File("", contents, mode) : FsNode.Symlink("", symlink);
         if (existing is not null)
         {
@@ -443,7 +443,7 @@ internal sealed class Assembler
                 throw new ImageBuildException($"{origin}: {path}: give exactly one of directory, symlink, contents, source or metadata");
             }
 
-            var mode = file.Directory ? 0700 : 0600;
+            var mode = file.Directory ? 0x1C0 /* 0700 */ : 0x180 /* 0600 */;
             if (file.Mode is { Length: > 0 } modeText && (!RuntimeConfig.TryParseOctal(modeText, out mode) || mode > 0xFFF))
             {
                 throw new ImageBuildException($"{origin}: cannot parse mode '{modeText}' as an octal value");

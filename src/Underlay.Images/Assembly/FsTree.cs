@@ -61,7 +61,7 @@ internal sealed class FsNode
     public FsNode? Parent { get; set; }
     public NodeKind Kind { get; private set; }
     public Dictionary<string, FsNode>? Children { get; private set; }
-    public int Mode { get; set; } = 0755;
+    public int Mode { get; set; } = 0x1ED; // 0755 (C# has no octal literals)
     public int Uid { get; set; }
     public int Gid { get; set; }
     public long ModificationTime { get; set; } = Cpio.CpioWriter.DefaultModificationTime;
@@ -90,12 +90,12 @@ internal sealed class FsNode
         }
     }
 
-    public static FsNode Directory(string name, int mode = 0755) => new(name, NodeKind.Directory) { Mode = mode };
+    public static FsNode Directory(string name, int mode = 0x1ED) => new(name, NodeKind.Directory) { Mode = mode };
 
-    public static FsNode File(string name, byte[] data, int mode = 0644) =>
+    public static FsNode File(string name, byte[] data, int mode = 0x1A4) =>
         new(name, NodeKind.File) { Mode = mode, Content = new FileContent(new InlineContent(data), data.Length) };
 
-    public static FsNode Symlink(string name, string target) => new(name, NodeKind.Symlink) { Mode = 0777, LinkTarget = target };
+    public static FsNode Symlink(string name, string target) => new(name, NodeKind.Symlink) { Mode = 0x1FF, LinkTarget = target };
 
     /// <summary>Copies attributes (not children or name) from another node; used when a directory entry meets a directory.</summary>
     public void CopyAttributesFrom(FsNode other)
@@ -217,7 +217,7 @@ internal sealed class FsTree
     }
 
     /// <summary>Creates a directory (and its parents) if missing, without touching an existing one's attributes.</summary>
-    public FsNode EnsureDirectory(string path, string origin, int mode = 0755, int uid = 0, int gid = 0)
+    public FsNode EnsureDirectory(string path, string origin, int mode = 0x1ED, int uid = 0, int gid = 0)
     {
         var existing = Find(path);
         if (existing is not null)

@@ -21,7 +21,7 @@ public enum CpioEntryType
 /// </summary>
 public sealed record CpioEntry(string Path, CpioEntryType Type)
 {
-    public int Mode { get; init; } = 0644;
+    public int Mode { get; init; } = 0x1A4; // 0644
     public int Uid { get; init; }
     public int Gid { get; init; }
     public long ModificationTime { get; init; } = CpioWriter.DefaultModificationTime;
@@ -71,14 +71,14 @@ public sealed class CpioWriter : IDisposable
     /// <summary>Allocates an inode number unique within this archive (the kernel keys hard links on it).</summary>
     public uint AllocateInode() => _nextInode++;
 
-    public void WriteDirectory(string path, int mode = 0755, int uid = 0, int gid = 0, long modificationTime = DefaultModificationTime) =>
+    public void WriteDirectory(string path, int mode = 0x1ED, int uid = 0, int gid = 0, long modificationTime = DefaultModificationTime) =>
         WriteEntry(new CpioEntry(path, CpioEntryType.Directory) { Mode = mode, Uid = uid, Gid = gid, ModificationTime = modificationTime }, []);
 
-    public void WriteFile(string path, ReadOnlySpan<byte> contents, int mode = 0644, int uid = 0, int gid = 0, long modificationTime = DefaultModificationTime) =>
+    public void WriteFile(string path, ReadOnlySpan<byte> contents, int mode = 0x1A4, int uid = 0, int gid = 0, long modificationTime = DefaultModificationTime) =>
         WriteEntry(new CpioEntry(path, CpioEntryType.RegularFile) { Mode = mode, Uid = uid, Gid = gid, ModificationTime = modificationTime, Size = contents.Length }, contents);
 
     public void WriteSymlink(string path, string target, int uid = 0, int gid = 0, long modificationTime = DefaultModificationTime) =>
-        WriteEntry(new CpioEntry(path, CpioEntryType.Symlink) { Mode = 0777, Uid = uid, Gid = gid, ModificationTime = modificationTime, LinkTarget = target }, []);
+        WriteEntry(new CpioEntry(path, CpioEntryType.Symlink) { Mode = 0x1FF, Uid = uid, Gid = gid, ModificationTime = modificationTime, LinkTarget = target }, []);
 
     /// <summary>Writes a complete entry whose data (regular files only) is in memory.</summary>
     public void WriteEntry(CpioEntry entry, ReadOnlySpan<byte> contents)

@@ -1,7 +1,10 @@
 namespace Underlay.Images.Cpio;
 
-/// <summary>A file for <see cref="OverlayInitrd"/>: an absolute or relative path, its bytes and permission bits.</summary>
-public sealed record OverlayFile(string Path, ReadOnlyMemory<byte> Contents, int Mode = 0644)
+/// <summary>
+/// A file for <see cref="OverlayInitrd"/>: an absolute or relative path, its bytes and permission bits (C# has no octal
+/// literals: 0644 is <c>0x1A4</c> or <c>Convert.ToInt32("644", 8)</c>).
+/// </summary>
+public sealed record OverlayFile(string Path, ReadOnlyMemory<byte> Contents, int Mode = 0x1A4 /* 0644 */)
 {
     public int Uid { get; init; }
     public int Gid { get; init; }
