@@ -2,6 +2,7 @@ using Underlay.Api.Auth;
 using Underlay.Core.Models;
 using Underlay.Core.Params;
 using Underlay.Store;
+using Underlay.Workflow;
 
 namespace Underlay.Api;
 
@@ -36,6 +37,12 @@ public sealed class ApiServices
 
     /// <summary>Default lifetime of tokens issued to users (DRP: 1 hour unless <c>?ttl=</c> asks otherwise).</summary>
     public TimeSpan UserTokenLifetime { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Renders jobs' task templates; null until a renderer is configured.</summary>
+    public IJobActionRenderer? JobActions { get; init; }
+
+    /// <summary>Where job logs live; null when the server keeps none.</summary>
+    public JobLogs? JobLogs { get; init; }
 
     /// <summary>DRP's <c>knownTokenTimeout</c> default: 3600 s.</summary>
     public TimeSpan MachineTokenLifetime { get; init; } = TimeSpan.FromHours(1);

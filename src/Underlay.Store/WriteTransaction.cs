@@ -28,6 +28,9 @@ public sealed class WriteTransaction : IObjectLookup
     /// <summary>Who is writing (a user name, <c>machine:&lt;uuid&gt;</c>, or a service such as <c>dhcp</c>).</summary>
     public string Principal { get; }
 
+    /// <summary>Flags hooks leave for each other within this transaction (e.g. "the workflow engine is writing").</summary>
+    public IDictionary<string, object?> Items { get; } = new Dictionary<string, object?>(StringComparer.Ordinal);
+
     public DateTime Now => _store.Time.GetUtcNow().UtcDateTime;
 
     internal bool IsEmpty => _order.Count == 0 && Events.Count == 0 && LayerChange is null;

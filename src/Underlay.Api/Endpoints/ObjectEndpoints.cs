@@ -35,7 +35,12 @@ internal static class ObjectEndpoints
             var arrayType = typeof(List<>).MakeGenericType(type.ClrType);
             group.Get("", context => ListAsync(context, services, type)).Produces(200, arrayType).WithName($"list-{type.Prefix}");
             group.Head("", context => ListAsync(context, services, type)).ExcludeFromDescription();
-            group.Post("", context => CreateAsync(context, services, type)).Produces(201, type.ClrType).WithName($"create-{type.Singular}");
+            if (type != ModelTypes.Jobs)
+            {
+                // Jobs are created by POST /jobs with DRP's next-job rules (JobEndpoints), not as plain objects.
+                group.Post("", context => CreateAsync(context, services, type)).Produces(201, type.ClrType).WithName($"create-{type.Singular}");
+            }
+
             group.Get("/{id}", context => GetAsync(context, services, type)).Produces(200, type.ClrType).WithName($"get-{type.Singular}");
             group.Head("/{id}", context => GetAsync(context, services, type)).ExcludeFromDescription();
             group.Put("/{id}", context => PutAsync(context, services, type)).Produces(200, type.ClrType).WithName($"put-{type.Singular}");

@@ -12,6 +12,7 @@ using Underlay.Store;
 using Underlay.Store.Content;
 using Underlay.Store.Events;
 using Underlay.Store.Persistence;
+using Underlay.Workflow;
 
 namespace Underlay.Server.Hosting;
 
@@ -68,6 +69,8 @@ internal static partial class ServerHost
 
         var store = new ObjectStore(CreatePersistence(options), new ModelValidator(new ParamSchemas()), new EventBus(), time, loggerFactory.CreateLogger<ObjectStore>());
         store.AddHook(new SecretsHook());
+        store.AddHook(new MachineRules());
+        store.AddHook(new JobRules());
         var builtIn = ContentDirectory.LoadAll(options.ResolvedContentDirectory);
         await store.OpenAsync(builtIn, cancellationToken).ConfigureAwait(false);
         await Bootstrap.RunAsync(store, options, Console.Out, cancellationToken).ConfigureAwait(false);
@@ -93,7 +96,10 @@ internal static partial class ServerHost
             Store = store.Description,
             StartedAt = started,
             Features = ["api-v3", "sane-exit-codes", "job-exit-states", "fsm-runner", "workflows", "default-workflow", "roles", "sprig", "json-patch"],
-        }, time);
+        }, time)
+        {
+            JobLogs = new JobLogs(options.JobLogDirectory),
+        };
 
         var context = new ServerContext(options, store, loggerFactory, time);
         DhcpModule.Register(builder, context);
