@@ -62,6 +62,8 @@ var disablePxe = Flag("--disable-pxe", "UNDERLAY_DISABLE_PXE", "Do not answer PX
 var disableMetrics = Flag("--disable-metrics", "UNDERLAY_DISABLE_METRICS", "Do not serve metrics", Truthy, false);
 var dhcpInterfaces = Flag("--dhcp-interfaces", "UNDERLAY_DHCP_INTERFACES", "Comma-separated interfaces DHCP listens on (default: all)",
     v => (IReadOnlyList<string>)v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), defaults.DhcpInterfaces);
+var dhcpProbeTimeout = Flag("--dhcp-probe-timeout", "UNDERLAY_DHCP_PROBE_TIMEOUT", "Milliseconds an ICMP probe of a new address waits before it is offered; 0 disables probing", int.Parse, defaults.DhcpProbeTimeoutMs);
+var dhcpWorkers = Flag("--dhcp-workers", "UNDERLAY_DHCP_WORKERS", "DHCP worker threads per interface (0: one per CPU, at most 8)", int.Parse, defaults.DhcpWorkers);
 var tlsCert = Flag<string?>("--tls-cert", "UNDERLAY_TLS_CERT", "PEM certificate for the API (default: self-signed, generated)", v => v, null);
 var tlsKey = Flag<string?>("--tls-key", "UNDERLAY_TLS_KEY", "PEM private key for --tls-cert", v => v, null);
 var defaultBootEnv = Flag("--default-boot-env", "UNDERLAY_DEFAULT_BOOT_ENV", "Initial defaultBootEnv pref", v => v, defaults.DefaultBootEnv);
@@ -90,6 +92,8 @@ root.SetAction(async (parse, cancellationToken) =>
         DisablePxe = parse.GetValue(disablePxe),
         DisableMetrics = parse.GetValue(disableMetrics),
         DhcpInterfaces = parse.GetValue(dhcpInterfaces)!,
+        DhcpProbeTimeoutMs = parse.GetValue(dhcpProbeTimeout),
+        DhcpWorkers = parse.GetValue(dhcpWorkers),
         TlsCertificate = parse.GetValue(tlsCert),
         TlsKey = parse.GetValue(tlsKey),
         DefaultBootEnv = parse.GetValue(defaultBootEnv)!,

@@ -50,6 +50,12 @@ public sealed record ServerOptions
     /// <summary>Interfaces DHCP listens on; empty means all.</summary>
     public IReadOnlyList<string> DhcpInterfaces { get; init; } = [];
 
+    /// <summary>ICMP probe of a never-used address before it is first offered, in milliseconds; 0 turns probing off.</summary>
+    public int DhcpProbeTimeoutMs { get; init; } = 500;
+
+    /// <summary>DHCP worker threads per interface; 0 means one per CPU (at most 8).</summary>
+    public int DhcpWorkers { get; init; }
+
     public string? TlsCertificate { get; init; }
 
     public string? TlsKey { get; init; }
