@@ -28,5 +28,6 @@ root.Subcommands.Add(SystemCommands.Info());
 root.Subcommands.Add(SystemCommands.Prefs());
 root.Subcommands.Add(SystemCommands.Contents());
 root.Subcommands.Add(SystemCommands.Events());
+root.Subcommands.Add(Underlay.Cli.Images.ImageCommands.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
