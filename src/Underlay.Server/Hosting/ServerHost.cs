@@ -103,10 +103,12 @@ internal static partial class ServerHost
 
         var context = new ServerContext(options, store, loggerFactory, time);
         DhcpModule.Register(builder, context);
+        BootModule.Register(builder, context);
 
         var app = builder.Build();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapUnderlayApi(apiServices, $"*:{options.ApiPort}");
+        BootModule.Map(app, context);
 
         var logger = loggerFactory.CreateLogger("underlayd");
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
