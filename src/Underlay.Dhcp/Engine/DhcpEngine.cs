@@ -65,6 +65,9 @@ internal sealed class DhcpEngine : ILeaseHandlerHost, IDisposable
 
     public LeaseTable Leases => _leases;
 
+    /// <summary>Probes started and not yet finished.</summary>
+    public int ProbesInFlight => _probes.Count;
+
     /// <summary>
     /// The handler chain, in order: scope (subnet, reservation, server id) → lease state machine → machine and
     /// boot environment → configured options → PXE boot file. Each may stop the chain or decide the reply.
