@@ -44,6 +44,13 @@ internal sealed class LeaseHandler : IDhcpHandler
             return HandleBinl(context);
         }
 
+        if (context.Subnet is { Enabled: false } && context.Reservation is null)
+        {
+            // A disabled subnet answers nothing (its reservations still are, as in DRP).
+            context.Outcome = "SubnetDisabled";
+            return HandlerResult.Stop;
+        }
+
         if (context.Subnet is { Proxy: true })
         {
             return HandleProxy(context);

@@ -314,14 +314,10 @@ internal sealed class LeaseTable
                 return RequestOutcome.Ack;
             }
 
-            if (subnet is null)
+            // Not ours to judge (another server's client rebinding, a pool we do not hand out): stay silent.
+            if (subnet is null || !subnet.Enabled || subnet.OnlyReservations || !subnet.InRange(address))
             {
                 return RequestOutcome.Ignore;
-            }
-
-            if (!subnet.Enabled || subnet.OnlyReservations || !subnet.InRange(address))
-            {
-                return RequestOutcome.Nak;
             }
 
             var granted = entry ?? NewEntry(address);
