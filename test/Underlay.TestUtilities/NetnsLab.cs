@@ -78,14 +78,18 @@ public sealed class NetnsLab : IAsyncDisposable
     }
 
     /// <summary>Adds a client namespace whose eth0 is plugged into the switch, unconfigured; returns its name.</summary>
-    public async Task<string> AddClientAsync(string? mac = null, CancellationToken cancellationToken = default)
+    public Task<string> AddClientAsync(string? mac = null, CancellationToken cancellationToken = default) =>
+        AddClientAsync(mac, "br0", cancellationToken);
+
+    /// <summary>Adds a client namespace whose eth0 is plugged into <paramref name="bridge"/> (see <see cref="AddBridgeAsync"/>).</summary>
+    public async Task<string> AddClientAsync(string? mac, string bridge, CancellationToken cancellationToken)
     {
         var index = ++_clients;
         var name = $"{Prefix}c{index}";
         var port = $"p-c{index}";
         await AddNamespaceAsync(name, cancellationToken).ConfigureAwait(false);
         await IpAsync(cancellationToken, "-n", Switch, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", name).ConfigureAwait(false);
-        await IpAsync(cancellationToken, "-n", Switch, "link", "set", port, "master", "br0", "up").ConfigureAwait(false);
+        await IpAsync(cancellationToken, "-n", Switch, "link", "set", port, "master", bridge, "up").ConfigureAwait(false);
         if (mac is not null)
         {
             await IpAsync(cancellationToken, "-n", name, "link", "set", "eth0", "address", mac).ConfigureAwait(false);
@@ -94,6 +98,25 @@ public sealed class NetnsLab : IAsyncDisposable
         await IpAsync(cancellationToken, "-n", name, "link", "set", "eth0", "up").ConfigureAwait(false);
         return name;
     }
+
+    /// <summary>Adds a second L2 segment: another bridge in the switch namespace (for relays between segments).</summary>
+    public async Task AddBridgeAsync(string bridge, CancellationToken cancellationToken = default)
+    {
+        await IpAsync(cancellationToken, "-n", Switch, "link", "add", bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0").ConfigureAwait(false);
+        await IpAsync(cancellationToken, "-n", Switch, "link", "set", bridge, "up").ConfigureAwait(false);
+    }
+
+    /// <summary>Plugs a new interface <paramref name="device"/> of namespace <paramref name="ns"/> into <paramref name="bridge"/>.</summary>
+    public async Task AddLinkAsync(string ns, string device, string bridge, CancellationToken cancellationToken = default)
+    {
+        var port = $"p-{++_clients}{device}";
+        await IpAsync(cancellationToken, "-n", Switch, "link", "add", port, "type", "veth", "peer", "name", device, "netns", ns).ConfigureAwait(false);
+        await IpAsync(cancellationToken, "-n", Switch, "link", "set", port, "master", bridge, "up").ConfigureAwait(false);
+        await IpAsync(cancellationToken, "-n", ns, "link", "set", device, "up").ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <c>ip -n NS ARGS...</c> and fails on a non-zero exit (addresses, routes, links inside the lab).</summary>
+    public Task IpInAsync(string ns, params string[] arguments) => IpAsync(CancellationToken.None, ["-n", ns, .. arguments]);
 
     /// <summary>Adds a tap device on the switch (for QEMU: <c>-netdev tap,ifname=NAME,script=no,downscript=no</c>).</summary>
     /// <remarks>QEMU must then run inside the switch namespace (<see cref="StartIn"/> with <see cref="Switch"/>).</remarks>

@@ -80,6 +80,10 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
 
     public UnderlayClient AdminClient() => new(AdminOptions);
 
+    /// <summary>An admin API client whose connections are made inside <see cref="NetworkNamespace"/>.</summary>
+    public NamespaceApiClient NamespaceAdminClient() =>
+        new(NetworkNamespace ?? throw new InvalidOperationException("the server does not run in a namespace"), Endpoint, "admin", AdminPassword, CertificateFile);
+
     public UnderlayClient Client(string? user = null, string? password = null, string? token = null) => new(new ClientOptions
     {
         Endpoint = Endpoint,
@@ -167,11 +171,19 @@ public sealed class UnderlayServerProcess : IAsyncDisposable
             {
                 try
                 {
+                    if (NetworkNamespace is not null)
+                    {
+                        // The host namespace cannot reach the lab: ask from inside it.
+                        using var inside = NamespaceAdminClient();
+                        await inside.InfoAsync(cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
                     using var client = AdminClient();
                     await client.InfoAsync(cancellationToken).ConfigureAwait(false);
                     return;
                 }
-                catch (HttpRequestException)
+                catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TaskCanceledException)
                 {
                 }
             }
