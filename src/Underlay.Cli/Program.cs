@@ -19,6 +19,11 @@ foreach (var type in ModelTypes.All)
     else if (type == ModelTypes.Machines)
     {
         SystemCommands.AddMachineCommands(command);
+        AgentCommands.AddMachineVerbs(command);
+    }
+    else if (type == ModelTypes.Jobs)
+    {
+        AgentCommands.AddJobVerbs(command);
     }
 
     root.Subcommands.Add(command);
@@ -28,6 +33,7 @@ root.Subcommands.Add(SystemCommands.Info());
 root.Subcommands.Add(SystemCommands.Prefs());
 root.Subcommands.Add(SystemCommands.Contents());
 root.Subcommands.Add(SystemCommands.Events());
+root.Subcommands.Add(AgentCommands.Agent());
 root.Subcommands.Add(Underlay.Cli.Images.ImageCommands.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

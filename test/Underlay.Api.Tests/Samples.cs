@@ -25,7 +25,7 @@ internal static class Samples
             (ModelTypes.Tasks, new TaskModel { Name = $"task-{suffix}", Templates = [new TemplateInfo { Name = "run", Contents = "#!/bin/sh\necho hi\n" }] }),
             (ModelTypes.BootEnvs, new BootEnv { Name = $"env-{suffix}", Templates = [new TemplateInfo { Name = "ipxe", Path = "{{.Machine.Address}}.ipxe", ID = $"tmpl-{suffix}.tmpl" }] }),
             (ModelTypes.Stages, new Stage { Name = $"stage-{suffix}", Tasks = [$"task-{suffix}"], BootEnv = $"env-{suffix}" }),
-            (ModelTypes.Workflows, new Workflow { Name = $"flow-{suffix}", Stages = [$"stage-{suffix}"] }),
+            (ModelTypes.Workflows, new Core.Models.Workflow { Name = $"flow-{suffix}", Stages = [$"stage-{suffix}"] }),
             (ModelTypes.Contexts, new ContextModel { Name = $"ctx-{suffix}", Engine = "docker", Image = "busybox" }),
             (ModelTypes.Roles, new Role { Name = $"role-{suffix}", Claims = [new Claim { Scope = "profiles", Action = "get,list", Specific = "*" }] }),
             (ModelTypes.Users, new User { Name = $"user-{suffix}", Roles = [$"role-{suffix}"] }),

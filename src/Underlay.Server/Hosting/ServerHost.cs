@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Underlay.Api;
 using Underlay.Api.Auth;
+using Underlay.Boot.Rendering;
 using Underlay.Core.Models;
 using Underlay.Core.Params;
 using Underlay.Core.Validation;
@@ -77,6 +78,7 @@ internal static partial class ServerHost
 
         var tokens = new TokenService(TokenService.LoadOrCreateKey(Path.Combine(options.SecretsDirectory, "token-key")), time);
         var started = time.GetUtcNow().UtcDateTime;
+        TemplateRenderer? renderer = null;
         var apiServices = new ApiServices(store, tokens, () => new Info
         {
             Version = Version,
@@ -99,6 +101,7 @@ internal static partial class ServerHost
         }, time)
         {
             JobLogs = new JobLogs(options.JobLogDirectory),
+            JobActions = new JobActionRenderer(() => renderer ?? throw new InvalidOperationException("the boot renderer is not built yet")),
         };
 
         var context = new ServerContext(options, store, loggerFactory, time);
@@ -106,6 +109,7 @@ internal static partial class ServerHost
         BootModule.Register(builder, context);
 
         var app = builder.Build();
+        renderer = app.Services.GetRequiredService<TemplateRenderer>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapUnderlayApi(apiServices, $"*:{options.ApiPort}");
         BootModule.Map(app, context);
