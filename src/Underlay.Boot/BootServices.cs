@@ -115,10 +115,42 @@ public sealed partial class BootServices : IDisposable
         await Archives.ExplodeMissingAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs until cancelled: keeps the render index current and explodes ISOs for new boot environments.</summary>
+    /// <summary>How often boot environments are checked for files that appeared or vanished outside the API.</summary>
+    public static readonly TimeSpan AvailabilityInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Runs until cancelled: keeps the render index current, explodes ISOs for new boot environments, and notices
+    /// kernels copied into (or removed from) the file root by hand.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var index = Files.RunAsync(cancellationToken);
+        await Task.WhenAll(Files.RunAsync(cancellationToken), ExplodeLoopAsync(cancellationToken), AvailabilityLoopAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Validates boot environments again (their files may have changed behind the API's back), then the machines of
+    /// those whose availability changed. Writes only what changed.
+    /// </summary>
+    public async Task RefreshAvailabilityAsync(CancellationToken cancellationToken)
+    {
+        var before = _store.List(ModelTypes.BootEnvs).ToDictionary(e => e.Key, e => e.Available, StringComparer.Ordinal);
+        if (await _store.RevalidateAsync(ModelTypes.BootEnvs, null, Principal, cancellationToken).ConfigureAwait(false) == 0)
+        {
+            return;
+        }
+
+        var changed = _store.List(ModelTypes.BootEnvs)
+            .Where(e => !before.TryGetValue(e.Key, out var was) || was != e.Available)
+            .Select(e => e.Key)
+            .ToHashSet(StringComparer.Ordinal);
+        if (changed.Count > 0)
+        {
+            await _store.RevalidateAsync(ModelTypes.Machines, m => m is Machine machine && changed.Contains(machine.BootEnv), Principal, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ExplodeLoopAsync(CancellationToken cancellationToken)
+    {
         using var changes = _store.Events.Subscribe(e => e.Type is "bootenvs" or "contents" && e.Principal != Principal, capacity: 1024);
         try
         {
@@ -134,8 +166,21 @@ public sealed partial class BootServices : IDisposable
         catch (OperationCanceledException)
         {
         }
+    }
 
-        await index.ConfigureAwait(false);
+    private async Task AvailabilityLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(AvailabilityInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await RefreshAvailabilityAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>After explodes: the boot environments (and their machines) may have become available.</summary>

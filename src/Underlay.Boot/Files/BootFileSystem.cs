@@ -413,7 +413,7 @@ public sealed partial class BootFileSystem : IDisposable
     /// </summary>
     private MachineRenders? BuildMachine(Machine machine)
     {
-        if (_store.Get(ModelTypes.BootEnvs, machine.BootEnv) is not BootEnv env || !env.Available || env.OnlyUnknown)
+        if (_store.Get(ModelTypes.BootEnvs, machine.BootEnv.OrEmpty()) is not BootEnv env || !env.Available || env.OnlyUnknown)
         {
             return null;
         }
@@ -438,7 +438,7 @@ public sealed partial class BootFileSystem : IDisposable
         var entries = new Dictionary<string, RenderEntry>(StringComparer.Ordinal);
         var target = RenderTarget.For(env);
         List<string> macs = machine is { HardwareAddrs.Count: > 0 } ? machine.HardwareAddrs : [""];
-        foreach (var template in env.Templates)
+        foreach (var template in target.Templates)
         {
             // A path that does not name the MAC is the same for every NIC: render it once.
             List<string> perMac = template.Path.Contains("MacAddr", StringComparison.Ordinal) ? macs : [macs[0]];
@@ -470,7 +470,7 @@ public sealed partial class BootFileSystem : IDisposable
         path.Length > 0 && !path.EndsWith('/') && path.Split('/').All(segment => segment.Length > 0 && segment[0] != '.');
 
     private bool PathsUseParams() =>
-        _store.List(ModelTypes.BootEnvs).Cast<BootEnv>().Any(env => env.Templates.Any(t => t.Path.Contains("Param", StringComparison.Ordinal)));
+        _store.List(ModelTypes.BootEnvs).Cast<BootEnv>().Any(env => env.Templates.OrEmpty().Any(t => t?.Path?.Contains("Param", StringComparison.Ordinal) == true));
 
     public void Dispose()
     {

@@ -17,14 +17,14 @@ public static class BootEnvLayout
     /// <summary>The directory (root-relative, leading slash) the install tree of <paramref name="arch"/> lives in.</summary>
     public static string InstallRoot(BootEnv env, string? arch)
     {
-        var root = env.OS.Name.Length > 0 ? env.OS.Name : env.Name;
+        var root = env.OS?.Name is { Length: > 0 } osName ? osName : env.Name.OrEmpty();
         var canonical = Architectures.Normalize(arch);
         if (canonical != Architectures.Amd64)
         {
             root += "/" + canonical;
         }
 
-        if (env.Name.EndsWith("-install", StringComparison.Ordinal))
+        if (env.Name.OrEmpty().EndsWith("-install", StringComparison.Ordinal))
         {
             root += "/install";
         }
@@ -39,9 +39,9 @@ public static class BootEnvLayout
     public static ArchInfo? Entry(BootEnv env, string? arch)
     {
         var canonical = Architectures.Normalize(arch);
-        foreach (var (name, info) in env.OS.SupportedArchitectures)
+        foreach (var (name, info) in (env.OS?.SupportedArchitectures).OrEmpty())
         {
-            if (Architectures.Normalize(name) == canonical)
+            if (info is not null && Architectures.Normalize(name) == canonical)
             {
                 return info;
             }
@@ -51,22 +51,22 @@ public static class BootEnvLayout
     }
 
     public static string KernelFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { Kernel.Length: > 0 } info ? info.Kernel : env.Kernel;
+        Entry(env, arch) is { Kernel.Length: > 0 } info ? info.Kernel : env.Kernel.OrEmpty();
 
     public static IReadOnlyList<string> InitrdsFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { Initrds.Count: > 0 } info ? info.Initrds : env.Initrds;
+        Entry(env, arch) is { Initrds.Count: > 0 } info ? info.Initrds : env.Initrds.OrEmpty();
 
     public static string BootParamsFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { BootParams.Length: > 0 } info ? info.BootParams : env.BootParams;
+        Entry(env, arch) is { BootParams.Length: > 0 } info ? info.BootParams : env.BootParams.OrEmpty();
 
     public static string IsoFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { } info ? info.IsoFile : IsAmd64(arch) ? env.OS.IsoFile : "";
+        Entry(env, arch) is { } info ? info.IsoFile.OrEmpty() : IsAmd64(arch) ? (env.OS?.IsoFile).OrEmpty() : "";
 
     public static string ShaFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { } info ? info.Sha256 : IsAmd64(arch) ? env.OS.IsoSha256 : "";
+        Entry(env, arch) is { } info ? info.Sha256.OrEmpty() : IsAmd64(arch) ? (env.OS?.IsoSha256).OrEmpty() : "";
 
     public static string IsoUrlFor(BootEnv env, string? arch) =>
-        Entry(env, arch) is { } info ? info.IsoUrl : IsAmd64(arch) ? env.OS.IsoUrl : "";
+        Entry(env, arch) is { } info ? info.IsoUrl.OrEmpty() : IsAmd64(arch) ? (env.OS?.IsoUrl).OrEmpty() : "";
 
     /// <summary>
     /// Every architecture the environment can boot: each entry of <c>OS.SupportedArchitectures</c>, plus amd64
@@ -77,7 +77,7 @@ public static class BootEnvLayout
     {
         var result = new List<ArchBootFiles>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var name in env.OS.SupportedArchitectures.Keys.Order(StringComparer.Ordinal))
+        foreach (var name in (env.OS?.SupportedArchitectures).OrEmpty().Keys.Order(StringComparer.Ordinal))
         {
             var arch = Architectures.Normalize(name);
             if (seen.Add(arch))
@@ -86,7 +86,7 @@ public static class BootEnvLayout
             }
         }
 
-        if (!seen.Contains(Architectures.Amd64) && (env.Kernel.Length > 0 || env.OS.IsoFile.Length > 0))
+        if (!seen.Contains(Architectures.Amd64) && (!string.IsNullOrEmpty(env.Kernel) || !string.IsNullOrEmpty(env.OS?.IsoFile)))
         {
             result.Add(Files(env, Architectures.Amd64));
         }

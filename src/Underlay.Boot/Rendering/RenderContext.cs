@@ -48,17 +48,44 @@ public sealed record RenderContext
 /// </summary>
 public sealed record RenderTarget(string Prefix, string Key, IReadOnlyList<TemplateInfo> Templates, IReadOnlyList<string> RequiredParams)
 {
-    public static RenderTarget For(BootEnv env) => new("bootenvs", env.Name, env.Templates, env.RequiredParams);
+    public static RenderTarget For(BootEnv env) => new("bootenvs", env.Name, Clean(env.Templates), env.RequiredParams.OrEmpty());
 
-    public static RenderTarget For(Stage stage) => new("stages", stage.Name, stage.Templates, stage.RequiredParams);
+    public static RenderTarget For(Stage stage) => new("stages", stage.Name, Clean(stage.Templates), stage.RequiredParams.OrEmpty());
 
-    public static RenderTarget For(TaskModel task) => new("tasks", task.Name, task.Templates, task.RequiredParams);
+    public static RenderTarget For(TaskModel task) => new("tasks", task.Name, Clean(task.Templates), task.RequiredParams.OrEmpty());
 
     /// <summary>A free-standing text (a param value, a DHCP option): no templates of its own, nothing required.</summary>
     public static RenderTarget None { get; } = new("", "", [], []);
 
     /// <summary>Paths of task templates are files on the machine and keep their form; boot files are rooted.</summary>
     public bool IsTask => Prefix == "tasks";
+
+    /// <summary>TemplateInfos with nulls (JSON null fields in content) made empty; the stored objects are not touched.</summary>
+    private static List<TemplateInfo> Clean(List<TemplateInfo>? templates)
+    {
+        var result = new List<TemplateInfo>(templates?.Count ?? 0);
+        foreach (var template in templates.OrEmpty())
+        {
+            if (template is null)
+            {
+                continue;
+            }
+
+            result.Add(template.Name is null || template.Path is null || template.ID is null || template.Contents is null || template.Link is null || template.Meta is null
+                ? new TemplateInfo
+                {
+                    Name = template.Name.OrEmpty(),
+                    Path = template.Path.OrEmpty(),
+                    ID = template.ID.OrEmpty(),
+                    Contents = template.Contents.OrEmpty(),
+                    Link = template.Link.OrEmpty(),
+                    Meta = template.Meta.OrEmpty(),
+                }
+                : template);
+        }
+
+        return result;
+    }
 }
 
 /// <summary>The result of one render: the text, or the error that stopped it (Go's message for template errors).</summary>

@@ -88,6 +88,10 @@ internal sealed class RenderData : ITemplateObject
 
     public string ProvisionerUrl => _renderer.Addresses.FileUrl(ProvisionerAddress);
 
+    /// <summary>
+    /// Plain fields only: the engine does not catch exceptions from field lookups, so everything that can fail
+    /// (renders, tokens, repos) is a method, which the engine reports as "error calling NAME: ..." like Go.
+    /// </summary>
     public bool TryGetField(string name, out object? value)
     {
         switch (name)
@@ -119,21 +123,6 @@ internal sealed class RenderData : ITemplateObject
             case "ApiURL":
                 value = _renderer.Addresses.ApiUrl(ProvisionerAddress);
                 return true;
-            case "BootParams":
-                value = BootParams(Arch);
-                return true;
-            case "GenerateToken":
-                value = GenerateToken();
-                return true;
-            case "GenerateInfiniteToken":
-                value = GenerateInfiniteToken();
-                return true;
-            case "MachineRepos":
-                value = Repos.MachineRepos(this);
-                return true;
-            case "InstallRepos":
-                value = Repos.InstallRepos(this);
-                return true;
             default:
                 value = null;
                 return false;
@@ -144,6 +133,21 @@ internal sealed class RenderData : ITemplateObject
     {
         switch (name)
         {
+            case "BootParams":
+                result = BootParams(Arch);
+                return true;
+            case "GenerateToken":
+                result = GenerateToken();
+                return true;
+            case "GenerateInfiniteToken":
+                result = GenerateInfiniteToken();
+                return true;
+            case "MachineRepos":
+                result = Repos.MachineRepos(this);
+                return true;
+            case "InstallRepos":
+                result = Repos.InstallRepos(this);
+                return true;
             case "Param":
                 result = Param(Args.String(args, 0, name));
                 return true;
@@ -356,7 +360,8 @@ internal sealed class RenderData : ITemplateObject
             throw new TemplateFunctionException($"Missing template: {name}");
         }
 
-        return RenderNested(name, $"{{{{template {TemplateValues.ToJson(name)} .}}}}", data, MissingKeyMode.Default);
+        // The wrapper must not be named like the template it calls, or it would call itself.
+        return RenderNested("CallTemplate " + name, $"{{{{template {TemplateValues.ToJson(name)} .}}}}", data, MissingKeyMode.Default);
     }
 
     // ---- tokens -----------------------------------------------------------------------------------------------
@@ -386,7 +391,7 @@ internal sealed class RenderData : ITemplateObject
             return "UnknownMachineTokenNotAllowed";
         }
 
-        if (!machine.Profiles.Contains(profile, StringComparer.Ordinal))
+        if (!machine.Profiles.OrEmpty().Contains(profile, StringComparer.Ordinal))
         {
             return "InvalidTokenNotAllowedNotOnMachine";
         }

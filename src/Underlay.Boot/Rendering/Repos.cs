@@ -100,12 +100,12 @@ internal static class Repos
     /// <summary>The OS the repos are chosen for: the OS an -install environment installs, else the machine's OS.</summary>
     public static string TargetOs(RenderData data)
     {
-        if (data.Env is { } env && env.Name.EndsWith("-install", StringComparison.Ordinal) && env.OS.Name.Length > 0)
+        if (data.Env is { OS.Name.Length: > 0 } env && env.Name.OrEmpty().EndsWith("-install", StringComparison.Ordinal))
         {
             return env.OS.Name;
         }
 
-        return data.Machine is { OS.Length: > 0 } machine ? machine.OS : data.Env?.OS.Name ?? "";
+        return data.Machine is { OS.Length: > 0 } machine ? machine.OS : (data.Env?.OS?.Name).OrEmpty();
     }
 
     private static List<RepoView> Declared(RenderData data)
@@ -139,12 +139,12 @@ internal static class Repos
             return null;
         }
 
-        var candidates = data.Env is { } current && current.OS.Name == target
+        var candidates = data.Env is { } current && current.OS?.Name == target
             ? new[] { current }.Concat(data.Renderer.Lookup.List<BootEnv>())
             : data.Renderer.Lookup.List<BootEnv>();
         foreach (var env in candidates)
         {
-            if (env.OS.Name != target)
+            if (env.OS?.Name != target)
             {
                 continue;
             }
@@ -211,6 +211,24 @@ internal sealed class RepoView(RenderData data, int index) : ITemplateObject
 
     public string TargetOs { get; set; } = "";
 
+    /// <summary>The target OS's family: from the boot environment installing it when there is one (its OS.Family),
+    /// else the part of its name before the first dash (DRP).</summary>
+    public string Family
+    {
+        get
+        {
+            foreach (var env in data.Renderer.Lookup.List<BootEnv>())
+            {
+                if (env.OS?.Name == TargetOs && !string.IsNullOrEmpty(env.OS.Family))
+                {
+                    return env.OS.Family;
+                }
+            }
+
+            return TargetOs.Split('-')[0];
+        }
+    }
+
     /// <summary>yum, zypp or apt: RepoType if given, else by the target OS's family.</summary>
     public string Style
     {
@@ -221,7 +239,7 @@ internal sealed class RepoView(RenderData data, int index) : ITemplateObject
                 return RepoType;
             }
 
-            return TargetOs.Split('-')[0] switch
+            return Family switch
             {
                 "redhat" or "rhel" or "centos" or "scientificlinux" or "fedora" or "rocky" or "almalinux" or "oraclelinux" => "yum",
                 "suse" or "sles" or "opensuse" => "zypp",
@@ -298,12 +316,6 @@ internal sealed class RepoView(RenderData data, int index) : ITemplateObject
             case "R":
                 value = data;
                 return true;
-            case "Install":
-                value = Install();
-                return true;
-            case "Lines":
-                value = Lines();
-                return true;
             default:
                 value = null;
                 return false;
@@ -312,10 +324,17 @@ internal sealed class RepoView(RenderData data, int index) : ITemplateObject
 
     public bool TryCallMethod(string name, ReadOnlySpan<object?> args, out object? result)
     {
-        if (name == "UrlFor")
+        switch (name)
         {
-            result = UrlFor(args.Length > 0 ? Args.String(args, 0, name) : "");
-            return true;
+            case "UrlFor":
+                result = UrlFor(args.Length > 0 ? Args.String(args, 0, name) : "");
+                return true;
+            case "Install":
+                result = Install();
+                return true;
+            case "Lines":
+                result = Lines();
+                return true;
         }
 
         if (args.Length == 0)
@@ -335,7 +354,7 @@ internal sealed class RepoView(RenderData data, int index) : ITemplateObject
             return Url;
         }
 
-        return TargetOs.Split('-')[0] switch
+        return Family switch
         {
             "centos" => $"{Url}/{Distribution}/{component}/$basearch",
             "scientificlinux" => $"{Url}/{Distribution}/$basearch/{component}",

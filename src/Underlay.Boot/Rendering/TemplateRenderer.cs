@@ -55,26 +55,26 @@ public sealed class TemplateRenderer
         ParsedTemplate parsed;
         try
         {
-            if (template.ID.Length > 0)
+            if (!string.IsNullOrEmpty(template.ID))
             {
                 if (Lookup.Get<Template>(template.ID) is not { } stored)
                 {
                     return RenderOutcome.Failure($"template '{template.ID}' does not exist");
                 }
 
-                parsed = _engine.Parse(stored.ID, stored.Contents);
+                parsed = _engine.Parse(stored.ID, stored.Contents.OrEmpty());
             }
-            else if (template.Contents.Length > 0)
+            else if (!string.IsNullOrEmpty(template.Contents))
             {
-                parsed = _engine.Parse(template.Name, template.Contents);
+                parsed = _engine.Parse(template.Name.OrEmpty(), template.Contents);
             }
-            else if (template.Link.Length > 0)
+            else if (!string.IsNullOrEmpty(template.Link))
             {
                 return RenderOutcome.Failure($"template '{template.Name}' is a link, not contents");
             }
             else
             {
-                parsed = _engine.Parse(template.Name, "");
+                parsed = _engine.Parse(template.Name.OrEmpty(), "");
             }
         }
         catch (TemplateException e)
@@ -92,7 +92,7 @@ public sealed class TemplateRenderer
     public RenderOutcome RenderPath(RenderContext context, RenderTarget target, TemplateInfo template)
     {
         ArgumentNullException.ThrowIfNull(template);
-        if (template.Path.Length == 0)
+        if (string.IsNullOrEmpty(template.Path))
         {
             return RenderOutcome.Success("");
         }
@@ -110,7 +110,7 @@ public sealed class TemplateRenderer
     public RenderOutcome RenderLink(RenderContext context, RenderTarget target, TemplateInfo template)
     {
         ArgumentNullException.ThrowIfNull(template);
-        var outcome = RenderText(context, target, template.Name + ".Link", template.Link, strict: true);
+        var outcome = RenderText(context, target, template.Name + ".Link", template.Link.OrEmpty(), strict: true);
         return outcome.IsSuccess ? RenderOutcome.Success(BootEnvLayout.CleanRooted(outcome.Text!)) : outcome;
     }
 

@@ -86,7 +86,7 @@ internal sealed class MachineView(RenderData data, Machine machine) : ObjectView
     public string Path => "machines/" + machine.Uuid.ToString();
 
     public string CurrentMac => data.Context.MacAddress.Length > 0 ? data.Context.MacAddress
-        : machine.HardwareAddrs.Count > 0 ? machine.HardwareAddrs[0] : "";
+        : machine.HardwareAddrs is { Count: > 0 } macs ? macs[0] : "";
 
     public override bool TryGetField(string name, out object? value)
     {
@@ -145,17 +145,17 @@ internal sealed class MachineView(RenderData data, Machine machine) : ObjectView
                 value = machine.Runnable;
                 return true;
             case "Profiles":
-                value = Strings(machine.Profiles);
+                value = Strings(machine.Profiles.OrEmpty());
                 return true;
             case "Tasks":
-                value = Strings(machine.Tasks);
+                value = Strings(machine.Tasks.OrEmpty());
                 return true;
             case "HardwareAddrs":
-                value = Strings(machine.HardwareAddrs);
+                value = Strings(machine.HardwareAddrs.OrEmpty());
                 return true;
             case "Meta":
-                var meta = new Dictionary<string, object?>(machine.Meta.Count, StringComparer.Ordinal);
-                foreach (var (key, v) in machine.Meta)
+                var meta = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var (key, v) in machine.Meta.OrEmpty())
                 {
                     meta[key] = v;
                 }
@@ -175,7 +175,7 @@ internal sealed class MachineView(RenderData data, Machine machine) : ObjectView
                 result = MacAddr(args.Length > 0 ? Args.String(args, 0, name) : "");
                 return true;
             case "HasProfile":
-                result = machine.Profiles.Contains(Args.String(args, 0, name), StringComparer.Ordinal);
+                result = machine.Profiles.OrEmpty().Contains(Args.String(args, 0, name), StringComparer.Ordinal);
                 return true;
             default:
                 return base.TryCallMethod(name, args, out result);
@@ -239,7 +239,7 @@ internal sealed class EnvView(RenderData data, BootEnv env) : ObjectView
                 value = env.Name;
                 return true;
             case "OS":
-                value = _os ??= new OsView(env.OS);
+                value = _os ??= new OsView(env.OS ?? new BootEnvOS());
                 return true;
             case "Kernel":
                 value = BootEnvLayout.KernelFor(env, data.Arch);
@@ -247,15 +247,13 @@ internal sealed class EnvView(RenderData data, BootEnv env) : ObjectView
             case "Initrds":
                 value = Strings(BootEnvLayout.InitrdsFor(env, data.Arch));
                 return true;
-            case "BootParams":
-                value = data.BootParams(data.Arch);
-                return true;
             case "OnlyUnknown":
                 value = env.OnlyUnknown;
                 return true;
-            case "InstallUrl":
-                value = InstallUrl();
-                return true;
+            case "BootParams" or "InstallUrl":
+                // Renders: methods, so that a failure is reported as Go reports a method's error.
+                value = null;
+                return false;
             default:
                 return base.TryGetField(name, out value);
         }
@@ -265,6 +263,9 @@ internal sealed class EnvView(RenderData data, BootEnv env) : ObjectView
     {
         switch (name)
         {
+            case "BootParams":
+                result = data.BootParams(data.Arch);
+                return true;
             case "PathFor":
                 result = PathFor(Args.String(args, 0, name), Args.String(args, 1, name), data.Arch);
                 return true;
@@ -378,16 +379,21 @@ internal sealed class OsView(BootEnvOS os) : ITemplateObject
                 value = os.IsoUrl;
                 return true;
             case "SupportedArchitectures":
-                var arches = new Dictionary<string, object?>(os.SupportedArchitectures.Count, StringComparer.Ordinal);
-                foreach (var (arch, info) in os.SupportedArchitectures)
+                var arches = new Dictionary<string, object?>(StringComparer.Ordinal);
+                foreach (var (arch, info) in os.SupportedArchitectures.OrEmpty())
                 {
+                    if (info is null)
+                    {
+                        continue;
+                    }
+
                     arches[arch] = new Dictionary<string, object?>(StringComparer.Ordinal)
                     {
                         ["IsoFile"] = info.IsoFile,
                         ["Sha256"] = info.Sha256,
                         ["IsoUrl"] = info.IsoUrl,
                         ["Kernel"] = info.Kernel,
-                        ["Initrds"] = info.Initrds.Cast<object?>().ToList(),
+                        ["Initrds"] = info.Initrds.OrEmpty().Cast<object?>().ToList(),
                         ["BootParams"] = info.BootParams,
                         ["Loader"] = info.Loader,
                     };

@@ -30,16 +30,16 @@ public sealed class BootRules(FileRoot root, BootArchives? archives = null, Temp
         switch (model)
         {
             case Template template:
-                CheckParses(context, "Contents", template.ID, template.Contents);
+                CheckParses(context, "Contents", template.ID.OrEmpty(), template.Contents.OrEmpty());
                 break;
             case BootEnv env:
                 ValidateBootEnv(env, context);
                 break;
             case Stage stage:
-                CheckTemplateInfos(context, stage.Templates);
+                CheckTemplateInfos(context, stage.Templates.OrEmpty());
                 break;
             case TaskModel task:
-                CheckTemplateInfos(context, task.Templates);
+                CheckTemplateInfos(context, task.Templates.OrEmpty());
                 break;
             case Machine machine:
                 ValidateMachine(machine, context);
@@ -52,19 +52,15 @@ public sealed class BootRules(FileRoot root, BootArchives? archives = null, Temp
 
     private void ValidateBootEnv(BootEnv env, ValidationContext context)
     {
-        CheckTemplateInfos(context, env.Templates);
-        CheckParses(context, "BootParams", env.Name + ".BootParams", env.BootParams);
-        foreach (var (arch, info) in env.OS.SupportedArchitectures)
+        CheckTemplateInfos(context, env.Templates.OrEmpty());
+        CheckParses(context, "BootParams", env.Name + ".BootParams", env.BootParams.OrEmpty());
+        // Architecture keys are not checked against a list: DRP's own packs use board names such as "rpi4".
+        foreach (var (arch, info) in (env.OS?.SupportedArchitectures).OrEmpty())
         {
-            if (Architectures.Canonical(arch) is null)
-            {
-                context.Invalid($"OS/SupportedArchitectures/{arch}", "is not a supported architecture");
-            }
-
-            CheckParses(context, $"OS/SupportedArchitectures/{arch}/BootParams", $"{env.Name}.{arch}.BootParams", info.BootParams);
+            CheckParses(context, $"OS/SupportedArchitectures/{arch}/BootParams", $"{env.Name}.{arch}.BootParams", info?.BootParams.OrEmpty() ?? "");
         }
 
-        foreach (var name in env.RequiredParams.Concat(env.OptionalParams))
+        foreach (var name in env.RequiredParams.OrEmpty().Concat(env.OptionalParams.OrEmpty()))
         {
             if (Names.CheckName(name, isParam: true) is { } problem)
             {
@@ -168,13 +164,13 @@ public sealed class BootRules(FileRoot root, BootArchives? archives = null, Temp
 
         if (!env.Available)
         {
-            context.Unavailable("BootEnv", $"bootenv '{env.Name}' is not available: {string.Join("; ", env.Errors)}");
+            context.Unavailable("BootEnv", $"bootenv '{env.Name}' is not available: {string.Join("; ", env.Errors.OrEmpty())}");
         }
 
-        if (env.RequiredParams.Count > 0)
+        if (env.RequiredParams is { Count: > 0 } required)
         {
             var resolver = new ParamResolver(context.Lookup);
-            foreach (var name in env.RequiredParams)
+            foreach (var name in required)
             {
                 if (!resolver.TryGet(machine, name, out _))
                 {
@@ -210,14 +206,19 @@ public sealed class BootRules(FileRoot root, BootArchives? archives = null, Temp
         for (var i = 0; i < templates.Count; i++)
         {
             var template = templates[i];
-            if (template.ID.Length > 0 && template.Contents.Length > 0)
+            if (template is null)
+            {
+                continue;
+            }
+
+            if (!string.IsNullOrEmpty(template.ID) && !string.IsNullOrEmpty(template.Contents))
             {
                 context.Invalid($"Templates/{i}", "has both an ID and Contents");
             }
 
-            CheckParses(context, $"Templates/{i}/Contents", template.Name, template.Contents);
-            CheckParses(context, $"Templates/{i}/Path", template.Name + ".Path", template.Path);
-            CheckParses(context, $"Templates/{i}/Link", template.Name + ".Link", template.Link);
+            CheckParses(context, $"Templates/{i}/Contents", template.Name.OrEmpty(), template.Contents.OrEmpty());
+            CheckParses(context, $"Templates/{i}/Path", template.Name + ".Path", template.Path.OrEmpty());
+            CheckParses(context, $"Templates/{i}/Link", template.Name + ".Link", template.Link.OrEmpty());
         }
     }
 
