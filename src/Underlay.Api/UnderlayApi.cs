@@ -57,6 +57,7 @@ public static class UnderlayApi
         ContentEndpoints.Map(api, services);
         SystemEndpoints.Map(api, services);
         EventEndpoints.Map(api, services);
+        FileEndpoints.Map(api, services);
         JobEndpoints.Map(api, services);
 
         // The OpenAPI document is public, as DRP's swagger.json is: it describes the API, not its data.

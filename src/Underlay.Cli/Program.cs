@@ -33,6 +33,8 @@ root.Subcommands.Add(SystemCommands.Info());
 root.Subcommands.Add(SystemCommands.Prefs());
 root.Subcommands.Add(SystemCommands.Contents());
 root.Subcommands.Add(SystemCommands.Events());
+root.Subcommands.Add(FileCommands.Isos());
+root.Subcommands.Add(FileCommands.Files());
 root.Subcommands.Add(AgentCommands.Agent());
 root.Subcommands.Add(Underlay.Cli.Images.ImageCommands.Create());
 
