@@ -140,11 +140,12 @@ public sealed partial class ObjectStore : IObjectLookup, IAsyncDisposable
             yield return entry.Object;
         }
 
-        foreach (var layer in Volatile.Read(ref _layers))
+        var layers = Volatile.Read(ref _layers);
+        foreach (var layer in layers)
         {
             foreach (var model in layer.List(type))
             {
-                if (!table.Entries.ContainsKey(model.Key))
+                if (!table.Entries.ContainsKey(model.Key) && !ShadowedByUpload(layers, layer, type, model.Key))
                 {
                     yield return model;
                 }
@@ -156,12 +157,35 @@ public sealed partial class ObjectStore : IObjectLookup, IAsyncDisposable
     public int Count(ModelType type)
     {
         var count = _tables[type].Entries.Count;
-        foreach (var layer in Volatile.Read(ref _layers))
+        var layers = Volatile.Read(ref _layers);
+        foreach (var layer in layers)
         {
-            count += layer.List(type).Count();
+            count += layer.BuiltIn ? layer.List(type).Count(m => !ShadowedByUpload(layers, layer, type, m.Key)) : layer.List(type).Count();
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// An uploaded pack may replace an object of a built-in pack (DRP's stack: uploaded content sits above the
+    /// built-in basic content, so the community pack's own <c>discover-base</c> wins over ours).
+    /// </summary>
+    private static bool ShadowedByUpload(ContentLayer[] layers, ContentLayer layer, ModelType type, string key)
+    {
+        if (!layer.BuiltIn)
+        {
+            return false;
+        }
+
+        foreach (var other in layers)
+        {
+            if (!other.BuiltIn && other.Get(type, key) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Resolves an API id: the key, or <c>Index:value</c> for any index (DRP <c>Name:node1</c>).</summary>

@@ -17,6 +17,15 @@ public readonly record struct NextJob(int Code, Job? Job, string Message)
     public static NextJob Nothing(string why) => new(204, null, why);
 
     public static NextJob Refused(int code, string why) => new(code, null, why);
+
+    /// <summary>409 after the engine stopped the machine itself (<c>task-stop-at</c>): that change must be committed.</summary>
+    public static NextJob Stopped(string why) => new(409, null, why) { KeepWrites = true };
+
+    /// <summary>The transaction's writes stand even though the answer is an error code.</summary>
+    public bool KeepWrites { get; init; }
+
+    /// <summary>Whether the transaction that asked should commit.</summary>
+    public bool Commits => Code is 201 or 202 or 204 || KeepWrites;
 }
 
 /// <summary>
@@ -125,7 +134,7 @@ public static class JobScheduler
             machine.CurrentTask = index - 1;
             var stopped = SaveMachine(transaction, machine);
             return stopped.IsSuccess
-                ? NextJob.Refused(409, $"stopped before task '{taskName}' (task-stop-at)")
+                ? NextJob.Stopped($"stopped before task '{taskName}' (task-stop-at)")
                 : NextJob.Refused(stopped.Code, string.Join("; ", stopped.Messages));
         }
 

@@ -68,13 +68,19 @@ internal static class JobEndpoints
         var result = await services.Store.WriteAsync(tx =>
         {
             next = JobScheduler.Next(tx, request.Machine, request.Context ?? "");
-            return next.Code is 201 or 202 or 204
-                ? new Store.WriteResult(next.Code, "jobs", next.Job?.Key ?? "", next.Job, 0, [])
+            return next.Commits
+                ? new Store.WriteResult(next.Code is 201 or 202 or 204 ? next.Code : 200, "jobs", next.Job?.Key ?? "", next.Job, 0, [])
                 : Store.WriteResult.Failed(next.Code, "jobs", machineKey, next.Message);
         }, principal.Name, context.RequestAborted).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             await ApiHttp.WriteResultErrorAsync(context, result).ConfigureAwait(false);
+            return;
+        }
+
+        if (next.KeepWrites)
+        {
+            await ApiHttp.WriteErrorAsync(context, next.Code, "jobs", machineKey, next.Message).ConfigureAwait(false);
             return;
         }
 

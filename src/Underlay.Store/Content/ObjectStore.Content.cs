@@ -83,7 +83,8 @@ public sealed partial class ObjectStore
 
     /// <summary>
     /// Turns a pack into a layer: every section must be a known type, every key must be free in the writable layer
-    /// and in other packs, and every object must be structurally valid. References to objects the pack does not
+    /// and in other packs of the same kind (an uploaded pack may shadow a built-in object, not another upload's),
+    /// and every object must be structurally valid. References to objects the pack does not
     /// have only make the object unavailable (another pack may bring them later).
     /// </summary>
     private (ContentLayer? Layer, string? Error) BuildLayer(ContentPack pack, bool builtIn, long version, ContentLayer? replacing = null)
@@ -145,7 +146,7 @@ public sealed partial class ObjectStore
                 {
                     conflicts.Add($"{type.Prefix}/{key} exists as a writable object");
                 }
-                else if (others.FirstOrDefault(l => l.Get(type, key) is not null) is { } owner)
+                else if (others.FirstOrDefault(l => l.BuiltIn == builtIn && l.Get(type, key) is not null) is { } owner)
                 {
                     conflicts.Add($"{type.Prefix}/{key} is already provided by content pack '{owner.Name}'");
                 }
