@@ -16,7 +16,8 @@ internal interface IAfterCommit
 /// <summary>
 /// Persists lease changes through the store without putting the disk on the packet path. Handlers append to an
 /// unbounded channel (never blocking); one writer drains everything queued, keeps the last change per address,
-/// and commits it as ONE store transaction (the store's own group commit then batches the fsync). Items queued
+/// and commits it as a few store transactions of at most <see cref="ChunkSize"/> leases, started together so the
+/// store's group commit writes them with one fsync. Items queued
 /// after a change (ACK replies, machine address updates) run only after the batch holding it is durable, so a
 /// client never holds an ACK the server could forget, and no packet waits longer than the batch in flight plus
 /// its own.
@@ -26,7 +27,14 @@ internal sealed partial class LeasePersister : ILeaseJournal, IAsyncDisposable
     /// <summary>The principal of every write DHCP makes; its own events are ignored by its change listener.</summary>
     public const string Principal = "dhcp";
 
-    private const int MaxChangesPerBatch = 4096;
+    private const int MaxChangesPerBatch = 8192;
+
+    /// <summary>
+    /// Leases per store transaction. The store checks each change against the transaction's other pending changes,
+    /// so one transaction of thousands of leases costs more per lease than several small ones committed together
+    /// (measured with bench/dhcp/run.sh; see src/Underlay.Dhcp/README.md).
+    /// </summary>
+    private const int ChunkSize = 128;
 
     private readonly ObjectStore _store;
     private readonly ILogger _logger;
@@ -133,74 +141,98 @@ internal sealed partial class LeasePersister : ILeaseJournal, IAsyncDisposable
 
     private async Task<bool> CommitLeasesAsync()
     {
-        var refused = 0;
-        string? lastProblem = null;
-        try
+        // Several store transactions of at most ChunkSize leases, started together: the store runs their bodies
+        // one after another and commits them to the database as one group, while each transaction stays small
+        // (its validation and uniqueness checks look at the transaction's other pending changes).
+        var chunks = new List<Task<(WriteResult Result, int Count, int Refused, string? Problem)>>((_order.Count / ChunkSize) + 1);
+        for (var start = 0; start < _order.Count; start += ChunkSize)
         {
-            var result = await _store.WriteAsync(tx =>
+            chunks.Add(CommitChunkAsync(start, Math.Min(ChunkSize, _order.Count - start)));
+        }
+
+        var ok = true;
+        var written = 0;
+        foreach (var chunk in chunks)
+        {
+            try
             {
-                var last = WriteResult.Failed(204, ModelTypes.Leases.Prefix, "", "nothing written");
-                foreach (var address in _order)
+                var (result, count, refused, problem) = await chunk.ConfigureAwait(false);
+                if (refused > 0)
                 {
-                    var record = _latest[address];
-                    var key = OptionValues.FormatAddress(address);
-                    var exists = tx.GetEntry(ModelTypes.Leases, key) is not null;
-                    if (record.Deleted)
-                    {
-                        if (exists)
-                        {
-                            tx.Delete(ModelTypes.Leases, key);
-                        }
-
-                        continue;
-                    }
-
-                    var lease = new Lease
-                    {
-                        Addr = key,
-                        Token = record.Token,
-                        Strategy = "MAC",
-                        State = LeaseRecord.StateName(record.State),
-                        ExpireTime = DateTimeOffset.FromUnixTimeMilliseconds(record.ExpiresMs).UtcDateTime,
-                        Via = record.Via == 0 ? "" : OptionValues.FormatAddress(record.Via),
-                        Duration = record.Duration,
-                    };
-                    var written = exists ? tx.Save(lease, null) : tx.Create(lease);
-                    if (written.IsSuccess)
-                    {
-                        last = written;
-                    }
-                    else
-                    {
-                        refused++;
-                        lastProblem = written.ToString();
-                    }
+                    Log.LeaseRefused(_logger, refused, problem ?? "");
                 }
 
-                // A transaction with only deletes still commits: the store applies what the transaction holds.
-                return last.IsSuccess ? last : WriteResult.Success(new Lease { Addr = "0.0.0.0" }, 0);
-            }, Principal).ConfigureAwait(false);
-
-            if (refused > 0)
-            {
-                Log.LeaseRefused(_logger, refused, lastProblem ?? "");
+                if (result.IsSuccess)
+                {
+                    written += count - refused;
+                }
+                else
+                {
+                    Log.LeaseCommitFailed(_logger, count, result.ToString());
+                    ok = false;
+                }
             }
-
-            if (!result.IsSuccess)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Log.LeaseCommitFailed(_logger, _order.Count, result.ToString());
-                return false;
+                // CommitChunkAsync's body ran or will run under the store's lock; only the outcome is unknown.
+                Log.LeaseCommitFailed(_logger, ChunkSize, e.Message);
+                ok = false;
             }
-
-            Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _written, _order.Count - refused);
-            return true;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _written, written);
+        return ok;
+    }
+
+    private async Task<(WriteResult Result, int Count, int Refused, string? Problem)> CommitChunkAsync(int start, int count)
+    {
+        var refused = 0;
+        string? lastProblem = null;
+        var result = await _store.WriteAsync(tx =>
         {
-            Log.LeaseCommitFailed(_logger, _order.Count, e.Message);
-            return false;
-        }
+            var last = WriteResult.Failed(204, ModelTypes.Leases.Prefix, "", "nothing written");
+            for (var i = start; i < start + count; i++)
+            {
+                var record = _latest[_order[i]];
+                var key = OptionValues.FormatAddress(record.Address);
+                var exists = tx.GetEntry(ModelTypes.Leases, key) is not null;
+                if (record.Deleted)
+                {
+                    if (exists)
+                    {
+                        tx.Delete(ModelTypes.Leases, key);
+                    }
+
+                    continue;
+                }
+
+                var lease = new Lease
+                {
+                    Addr = key,
+                    Token = record.Token,
+                    Strategy = "MAC",
+                    State = LeaseRecord.StateName(record.State),
+                    ExpireTime = DateTimeOffset.FromUnixTimeMilliseconds(record.ExpiresMs).UtcDateTime,
+                    Via = record.Via == 0 ? "" : OptionValues.FormatAddress(record.Via),
+                    Duration = record.Duration,
+                };
+                var written = exists ? tx.Save(lease, null) : tx.Create(lease);
+                if (written.IsSuccess)
+                {
+                    last = written;
+                }
+                else
+                {
+                    refused++;
+                    lastProblem = written.ToString();
+                }
+            }
+
+            // A transaction with only deletes still commits: the store applies what the transaction holds.
+            return last.IsSuccess ? last : WriteResult.Success(new Lease { Addr = "0.0.0.0" }, 0);
+        }, Principal).ConfigureAwait(false);
+        return (result, count, refused, lastProblem);
     }
 
     private async Task UpdateMachinesAsync()
