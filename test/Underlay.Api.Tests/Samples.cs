@@ -33,8 +33,9 @@ internal static class Samples
             (ModelTypes.Subnets, new Subnet { Name = $"net-{suffix}", Cidr = $"10.{octet}.0.0/24", ActiveStart = $"10.{octet}.0.10", ActiveEnd = $"10.{octet}.0.200" }),
             (ModelTypes.Reservations, new Reservation { Addr = $"10.{octet}.0.5", Token = $"52:54:00:00:{octet:x2}:05" }),
             (ModelTypes.Leases, new Lease { Addr = $"10.{octet}.0.11", Token = $"52:54:00:00:{octet:x2}:11", State = LeaseStates.Ack, ExpireTime = new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc) }),
-            (ModelTypes.Machines, new Machine { Uuid = machineId, Name = $"node-{suffix}.example.com", HardwareAddrs = [$"52:54:00:01:{octet:x2}:01"], Profiles = [$"profile-{suffix}"], Params = new() { [$"rack/slot-{suffix}"] = Json("9") } }),
-            (ModelTypes.Jobs, new Job { Uuid = Guid.NewGuid(), Machine = machineId, Task = $"task-{suffix}", State = JobStates.Created }),
+            (ModelTypes.Machines, new Machine { Uuid = machineId, Name = $"node-{suffix}.example.com", HardwareAddrs = [$"52:54:00:01:{octet:x2}:01"], Stage = $"stage-{suffix}", Runnable = true, Profiles = [$"profile-{suffix}"], Params = new() { [$"rack/slot-{suffix}"] = Json("9") } }),
+            // Jobs are not posted whole: POST /jobs asks the engine for the machine's next one (DRP), which is this task.
+            (ModelTypes.Jobs, new Job { Machine = machineId, Task = $"task-{suffix}" }),
         ];
     }
 }
