@@ -231,6 +231,7 @@ internal static class FileCommands
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _read;
+        private string? _digest;
 
         public Action<long>? Progress { get; set; }
 
@@ -248,7 +249,11 @@ internal static class FileCommands
             set => throw new NotSupportedException();
         }
 
-        public string Sha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+        /// <summary>
+        /// The digest of everything read. It is taken when the body reaches its end, because HttpClient disposes the
+        /// request content (and so this stream) as soon as the request is sent, before the answer is checked.
+        /// </summary>
+        public string Sha256() => _digest ?? throw new CliException("the upload ended before the whole file was sent");
 
         public override int Read(byte[] buffer, int offset, int count) => Count(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
 
@@ -263,9 +268,19 @@ internal static class FileCommands
 
         private int Count(ReadOnlySpan<byte> data)
         {
+            if (_digest is not null)
+            {
+                return data.Length;
+            }
+
             _hash.AppendData(data);
             _read += data.Length;
             Progress?.Invoke(_read);
+            if (data.Length == 0 || _read == inner.Length)
+            {
+                _digest = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            }
+
             return data.Length;
         }
 
