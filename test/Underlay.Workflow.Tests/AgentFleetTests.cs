@@ -104,7 +104,16 @@ public sealed class AgentFleetTests
             }, ct)).ToArray();
             var exits = await Task.WhenAll(runs);
             var stuck = machines.Where((m, i) => exits[i] != AgentExit.Complete).ToList();
-            Assert.True(stuck.Count == 0, $"{stuck.Count} agents did not complete; first:\n{(stuck.Count > 0 ? outputs[stuck[0].Uuid].ToString() : "")}");
+            if (stuck.Count > 0)
+            {
+                var failedLogs = new StringBuilder();
+                foreach (Job failed in await admin.ListAsync(ModelTypes.Jobs, $"Machine={stuck[0].Uuid}&State=failed", ct))
+                {
+                    failedLogs.Append($"--- job {failed.Task} log:\n{await LogAsync(admin, failed, ct)}\n");
+                }
+
+                Assert.Fail($"{stuck.Count} agents did not complete; first:\n{outputs[stuck[0].Uuid]}\n{failedLogs}");
+            }
 
             foreach (var machine in machines)
             {
@@ -188,9 +197,10 @@ public sealed class AgentFleetTests
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromMinutes(5));
+            var outputs = machines.ToDictionary(m => m.Uuid, _ => new StringWriter());
             var runs = machines.Select(machine => Task.Run(async () =>
             {
-                using var runner = new AgentRunner(AgentOptionsFor(machine, work) with { MaxReconnectDelay = TimeSpan.FromSeconds(1) }, server.AdminOptions, TextWriter.Null);
+                using var runner = new AgentRunner(AgentOptionsFor(machine, work) with { MaxReconnectDelay = TimeSpan.FromSeconds(1) }, server.AdminOptions, TextWriter.Synchronized(outputs[machine.Uuid]));
                 return await runner.RunAsync(timeout.Token);
             }, ct)).ToArray();
 
@@ -206,7 +216,8 @@ public sealed class AgentFleetTests
             await server.StartAsync(ct);
 
             var exits = await Task.WhenAll(runs);
-            Assert.All(exits, exit => Assert.Equal(AgentExit.Complete, exit));
+            var stuck = machines.Where((m, i) => exits[i] != AgentExit.Complete).ToList();
+            Assert.True(stuck.Count == 0, $"{stuck.Count} agents did not complete; first:\n{(stuck.Count > 0 ? outputs[stuck[0].Uuid].ToString() : "")}");
             using var after = server.AdminClient();
             foreach (var machine in machines)
             {

@@ -85,7 +85,7 @@ internal sealed class TaskExecutor
         info.Environment["UNDERLAY_RUNNER_DIR"] = _options.StateDirectory;
 
         _log($"running action {action.Name}");
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {script}");
+        using var process = await StartAsync(info, cancellationToken).ConfigureAwait(false);
         process.StandardInput.Close();
         var stdout = PumpAsync(process.StandardOutput, log);
         var stderr = PumpAsync(process.StandardError, log);
@@ -101,6 +101,27 @@ internal sealed class TaskExecutor
 
         await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
         return process.ExitCode;
+    }
+
+    /// <summary>
+    /// Starts the script, retrying briefly on ETXTBSY: the file was just written, and a fork on another thread (the
+    /// agent runs child processes concurrently, and a fleet of agents may share one process) can still hold the
+    /// write descriptor for the instant between its fork and its exec.
+    /// </summary>
+    private static async Task<Process> StartAsync(ProcessStartInfo info, CancellationToken cancellationToken)
+    {
+        const int TextFileBusy = 26;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Process.Start(info) ?? throw new InvalidOperationException($"could not start {info.FileName}");
+            }
+            catch (System.ComponentModel.Win32Exception e) when (e.NativeErrorCode == TextFileBusy && attempt < 50)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * Math.Min(attempt, 5)), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private static async Task PumpAsync(StreamReader reader, LogPump log)
