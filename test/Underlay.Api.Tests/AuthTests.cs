@@ -119,6 +119,18 @@ public sealed class AuthTests : IClassFixture<ServerFixture>
         Assert.Contains(mine.Key, list.Text, StringComparison.Ordinal);
         Assert.DoesNotContain(other.Key, list.Text, StringComparison.Ordinal);
 
+        // Jobs: its own machine's only.
+        await admin.CreateAsync(new Stage { Name = "token-stage", Tasks = ["noop"] }, ct);
+        await admin.PatchAsync(ModelTypes.Machines, other.Key, """[{"op":"replace","path":"/Stage","value":"token-stage"},{"op":"replace","path":"/Runnable","value":true}]""", ct);
+        var othersJob = UnderlayClient.EnsureSuccess(await admin.SendAsync(HttpMethod.Post, "jobs", Encoding.UTF8.GetBytes($$"""{"Machine":"{{other.Key}}"}"""), cancellationToken: ct));
+        var othersJobId = System.Text.Json.JsonDocument.Parse(othersJob.Body).RootElement.GetProperty("Uuid").GetString();
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.SendAsync(HttpMethod.Post, "jobs", Encoding.UTF8.GetBytes($$"""{"Machine":"{{other.Key}}"}"""), cancellationToken: ct)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.SendAsync(HttpMethod.Get, $"jobs/{othersJobId}", cancellationToken: ct)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.SendAsync(HttpMethod.Patch, $"jobs/{othersJobId}", Encoding.UTF8.GetBytes("""[{"op":"replace","path":"/State","value":"running"}]"""), cancellationToken: ct)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.SendAsync(HttpMethod.Put, $"jobs/{othersJobId}/log", Encoding.UTF8.GetBytes("forged"), "application/octet-stream", cancellationToken: ct)).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.SendAsync(HttpMethod.Get, $"jobs/{othersJobId}/actions", cancellationToken: ct)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await agent.SendAsync(HttpMethod.Post, "jobs", Encoding.UTF8.GetBytes($$"""{"Machine":"{{mine.Key}}"}"""), cancellationToken: ct)).Status);
+
         // Rotating the machine's secret revokes the token.
         await admin.PatchAsync(ModelTypes.Machines, mine.Key, """[{"op":"add","path":"/Secret","value":"rotated-secret"}]""", ct);
         Assert.Equal(HttpStatusCode.Unauthorized, (await agent.SendAsync(HttpMethod.Get, $"machines/{mine.Key}", cancellationToken: ct)).Status);
