@@ -49,6 +49,7 @@ public sealed record BootFile(BootFileKind Kind, string Path, byte[]? Content = 
 /// <c>machines/&lt;uuid&gt;/…</c>), rendered per MAC when the path uses <c>.Machine.MacAddr</c>;</item>
 /// <item>a render of the <c>unknownBootEnv</c>'s templates without a machine (<c>default.ipxe</c>,
 /// <c>pxelinux.cfg/default</c>, <c>grub/grub.cfg</c>);</item>
+/// <item><c>machines/&lt;uuid&gt;/metadata.cpio</c> of a known machine, generated (<see cref="MachineMetadata"/>);</item>
 /// <item>a regular file under the file root;</item>
 /// <item>a loader binary from the iPXE package (<c>ipxe.pxe</c>, <c>ipxe.efi</c>...).</item>
 /// </list>
@@ -159,6 +160,13 @@ public sealed partial class BootFileSystem : IDisposable
         if (fallback.Entries.TryGetValue(path, out entry))
         {
             return Render(path, null, fallback.Env!, entry, request, depth);
+        }
+
+        // A known machine's metadata overlay is generated, never a file: it must follow the machine's params.
+        if (MachineMetadata.TryParsePath(path, out var uuid) && _store.Get(ModelTypes.Machines, uuid.ToString()) is Machine known)
+        {
+            var overlay = MachineMetadata.Build(known, Renderer.Params);
+            return new BootFile(BootFileKind.Rendered, path, Content: overlay, Length: overlay.Length);
         }
 
         var found = Root.Find(path);
