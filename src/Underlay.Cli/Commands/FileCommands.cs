@@ -108,7 +108,7 @@ internal static class FileCommands
     private static string EscapePath(string path) => string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.EscapeDataString));
 
     /// <summary>Streams the file as the request body and returns the answer; the server's SHA-256 must equal ours.</summary>
-    private static async Task<byte[]> UploadAsync(ClientOptions options, string path, string file, CancellationToken cancellationToken)
+    internal static async Task<byte[]> UploadAsync(ClientOptions options, string path, string file, CancellationToken cancellationToken)
     {
         if (!File.Exists(file))
         {

@@ -7,16 +7,18 @@ using Underlay.Images.Cpio;
 namespace Underlay.Cli.Images;
 
 /// <summary>
-/// <c>underlay image build|inspect</c>: builds LinuxKit images (Underlay.Images) and lists what is in an output.
+/// <c>underlay image build|inspect|push</c>: builds LinuxKit images (Underlay.Images), lists what is in an output, and
+/// puts an image into Underlay as a boot environment (<see cref="ImagePushCommand"/>).
 /// Progress goes to the terminal; when stdout is not a terminal only the results are printed.
 /// </summary>
 public static class ImageCommands
 {
     public static Command Create()
     {
-        var image = new Command("image", "Build and inspect LinuxKit-compatible boot images");
+        var image = new Command("image", "Build, inspect and push LinuxKit-compatible boot images");
         image.Subcommands.Add(CreateBuild());
         image.Subcommands.Add(CreateInspect());
+        image.Subcommands.Add(ImagePushCommand.Create());
         return image;
     }
 
