@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the discovery image the end-to-end tests boot (content/images/discovery.yml through
+# content/images/build-discovery.sh) from Debian packages and the NativeAOT `underlay`, into
+# $UNDERLAY_E2E_TEST_CACHE, else <repo>/.cache/underlay-e2e-tests. Rebuilt only when the binary or
+# content/images change (a stamp of their hashes). The native binary is published to <repo>/.cache/underlay-aot,
+# as test/Underlay.Workflow.Tests/setup.sh does (MSBuild's incremental build makes a repeat quick).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="${UNDERLAY_E2E_TEST_CACHE:-$repo/.cache/underlay-e2e-tests}"
+aot="$repo/.cache/underlay-aot"
+mkdir -p "$repo/.cache" "$cache"
+[[ -f "$repo/.cache/.gitignore" ]] || printf '*\n' > "$repo/.cache/.gitignore"
+
+dotnet publish "$repo/src/Underlay.Cli/Underlay.Cli.csproj" -c Release -r linux-x64 -p:PublishAot=true \
+  -o "$aot" -v quiet -nologo
+test -x "$aot/underlay"
+
+stamp=$(cat "$aot/underlay" "$repo"/content/images/discovery.yml "$repo"/content/images/build-discovery.sh \
+  "$repo"/content/images/discovery/* | sha256sum | cut -d' ' -f1)
+if [[ -f "$cache/ready" && $(cat "$cache/ready") == "$stamp" ]]; then
+  echo "e2e test cache ready: $cache"
+  exit 0
+fi
+rm -f "$cache/ready"
+bash "$repo/content/images/build-discovery.sh" "$cache/discovery" "$aot/underlay"
+echo "$stamp" > "$cache/ready"
+echo "e2e test cache ready: $cache (discovery image: $(du -ch "$cache"/discovery/out/vmlinuz "$cache"/discovery/out/initrd.img | tail -1 | cut -f1))"
