@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Underlay.Core.Models;
+using Underlay.Images.Tests.Support;
+using Underlay.TestUtilities;
+
+namespace Underlay.Images.Tests;
+
+/// <summary>
+/// Issue 9 "Into Underlay": <c>underlay image push</c> run as the real CLI process against a real underlayd, the
+/// bootenv and its renders read back over HTTP with curl, the per-machine metadata overlay listed with cpio, and a
+/// QEMU VM (TCG) PXE-booted through underlayd's DHCP, TFTP and HTTP into the pushed image.
+/// </summary>
+[Collection(nameof(PushTests))]
+public sealed class PushTests(TestImages images)
+{
+    private const string Mac = "52:54:00:99:00:52";
+    private const string OnbootMarker = "UNDERLAY-ONBOOT-RAN";
+
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(240);
+    private static readonly string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+    private static readonly string OvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+    [Fact]
+    public async Task Push_creates_a_bootenv_whose_renders_load_the_image_and_a_metadata_overlay_that_follows_the_param()
+    {
+        TestEnvironment.RequireTool("curl", "curl");
+        TestEnvironment.RequireTool("cpio", "cpio");
+        var ct = TestContext.Current.CancellationToken;
+        using var directory = new TempDirectory("push");
+        var result = await Builds.BuildAsync(directory, Builds.BootSpec(images), OutputFormat.KernelInitrd);
+        var output = directory.Combine("out");
+
+        await using var server = new UnderlayServerProcess();
+        await server.StartAsync(ct);
+        var push = await ExternalProcess.RunAsync("dotnet", [RepoPaths.CliDll, "image", "push", output, "--bootenv", "lk-test"],
+            TimeSpan.FromMinutes(3), environment: server.CliEnvironment(), cancellationToken: ct);
+        Assert.True(push.ExitCode == 0, "underlay image push failed: " + push.Combined);
+        Assert.Contains("created bootenv lk-test", push.StandardOutput, StringComparison.Ordinal);
+
+        using var api = server.AdminClient();
+        var env = await api.GetAsync<BootEnv>("lk-test", ct);
+        Assert.True(env.Available, "bootenv not available: " + string.Join("; ", env.Errors));
+        Assert.Equal("console=ttyS0 panic=-1", env.BootParams);
+        Assert.Equal("kernel", env.Kernel);
+        Assert.Equal(new[] { "initrd.img" }, env.Initrds);
+
+        // The image is served unchanged at the bootenv's install tree.
+        var kernel = result.Outputs.Single(o => o.Path.EndsWith("-kernel", StringComparison.Ordinal)).Path;
+        var initrd = result.Outputs.Single(o => o.Path.EndsWith("-initrd.img", StringComparison.Ordinal)).Path;
+        Assert.Equal(Sha(kernel), Sha(await CurlFileAsync(server, "lk-test/kernel", directory.Combine("k"), ct)));
+        Assert.Equal(Sha(initrd), Sha(await CurlFileAsync(server, "lk-test/initrd.img", directory.Combine("i"), ct)));
+
+        var machine = await api.CreateAsync(new Machine { Name = "lk-node-1", HardwareAddrs = [Mac], Address = "192.0.2.7", BootEnv = "lk-test" }, ct);
+        var overlay = $"machines/{machine.Uuid}/metadata.cpio";
+        var ipxe = await CurlTextAsync(server, Mac + ".ipxe", ct);
+        Assert.Contains("/lk-test/kernel initrd=initrd.img console=ttyS0 panic=-1 initrd=metadata.cpio", ipxe, StringComparison.Ordinal);
+        Assert.Contains("initrd http://", ipxe, StringComparison.Ordinal);
+        Assert.Contains("/lk-test/initrd.img", ipxe, StringComparison.Ordinal);
+        Assert.Contains("/" + overlay, ipxe, StringComparison.Ordinal);
+        Assert.Equal(ipxe, await CurlTextAsync(server, "192.0.2.7.ipxe", ct));
+        var pxelinux = await CurlTextAsync(server, "pxelinux.cfg/01-" + Mac.Replace(':', '-'), ct);
+        Assert.Contains("KERNEL lk-test/kernel", pxelinux, StringComparison.Ordinal);
+        Assert.Contains("INITRD lk-test/initrd.img," + overlay, pxelinux, StringComparison.Ordinal);
+        Assert.Contains("APPEND console=ttyS0 panic=-1", pxelinux, StringComparison.Ordinal);
+        Assert.Equal(pxelinux, await CurlTextAsync(server, "pxelinux.cfg/C0000207", ct));
+        var grub = await CurlTextAsync(server, $"grub/{Mac}.cfg", ct);
+        Assert.Contains("linux (tftp)/lk-test/kernel console=ttyS0 panic=-1", grub, StringComparison.Ordinal);
+        Assert.Contains($"initrd (tftp)/lk-test/initrd.img (tftp)/{overlay}", grub, StringComparison.Ordinal);
+
+        // Without the param: only the hostname.
+        var first = await CurlFileAsync(server, overlay, directory.Combine("m0.cpio"), ct);
+        Assert.Equal(new[] { "etc", "etc/hostname" }, await CpioListAsync(first));
+        Assert.Equal("lk-node-1", await CpioCatAsync(first, "etc/hostname", directory));
+
+        // The param set: the next fetch carries it; changed again: the fetch after that has the new value.
+        await api.SetParamAsync(ModelType(), machine.Uuid.ToString(), "linuxkit/userdata", JsonSerializer.SerializeToElement("role=worker\n"), ct);
+        var second = await CurlFileAsync(server, overlay, directory.Combine("m1.cpio"), ct);
+        Assert.Equal(new[] { "etc", "etc/hostname", "etc/underlay", "etc/underlay/userdata" }, await CpioListAsync(second));
+        Assert.Equal("role=worker", await CpioCatAsync(second, "etc/underlay/userdata", directory));
+        await api.SetParamAsync(ModelType(), machine.Uuid.ToString(), "linuxkit/userdata", JsonSerializer.SerializeToElement(new Dictionary<string, int> { ["replicas"] = 3 }), ct);
+        var third = await CurlFileAsync(server, overlay, directory.Combine("m2.cpio"), ct);
+        Assert.Equal("{\"replicas\":3}", await CpioCatAsync(third, "etc/underlay/userdata", directory));
+
+        // Nothing for a machine the server does not know; pushing the same image again keeps the same ISO name.
+        var unknown = await ExternalProcess.RunAsync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", $"{server.FileServer}machines/{Guid.NewGuid()}/metadata.cpio"], TimeSpan.FromSeconds(30), cancellationToken: ct);
+        Assert.Equal("404", unknown.StandardOutput.Trim());
+        var again = await ExternalProcess.RunAsync("dotnet", [RepoPaths.CliDll, "image", "push", output, "--bootenv", "lk-test"],
+            TimeSpan.FromMinutes(3), environment: server.CliEnvironment(), cancellationToken: ct);
+        Assert.True(again.ExitCode == 0, again.Combined);
+        Assert.Contains("updated bootenv lk-test", again.StandardOutput, StringComparison.Ordinal);
+        Assert.Equal(env.OS.IsoFile, (await api.GetAsync<BootEnv>("lk-test", ct)).OS.IsoFile);
+    }
+
+    [Fact]
+    public async Task A_pushed_image_pxe_boots_in_qemu_through_underlay_with_its_onboot_and_the_machine_metadata()
+    {
+        Assert.SkipUnless(NetnsLab.IsRoot, "network-namespace tests need root");
+        foreach (var required in new[] { OvmfCode, OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
+        {
+            Assert.True(File.Exists(required), $"{required} is missing: install ovmf and ipxe (eng/test-packages.txt)");
+        }
+
+        TestEnvironment.RequireTool("qemu-system-x86_64", "qemu-system-x86");
+        var ct = TestContext.Current.CancellationToken;
+        var total = Stopwatch.StartNew();
+        using var directory = new TempDirectory("push-boot");
+        var layout = BootImages(directory.Combine("layout"));
+        var spec = $$"""
+            kernel:
+              image: {{images.Ref("kernel")}}
+              cmdline: "console=ttyS0 panic=-1 loglevel=4"
+            init:
+              - oci:{{layout}}:init
+            onboot:
+              - name: hello
+                image: oci:{{layout}}:tools
+                command: ["/bin/onboot"]
+            services:
+              - name: show
+                image: oci:{{layout}}:tools
+                command: ["/bin/show"]
+                binds.add: ["/etc/underlay:/etc/underlay"]
+            """;
+        var result = await Builds.BuildAsync(directory, spec, OutputFormat.KernelInitrd);
+        var output = directory.Combine("out");
+
+        await using var net = await NetnsLab.CreateAsync(clients: 0, network: "10.99.52", cancellationToken: ct);
+        var tap = await net.AddTapAsync(ct);
+        await using var server = new UnderlayServerProcess(
+            extraArguments: ["--dhcp-interfaces", "eth0", "--dhcp-probe-timeout", "0"],
+            networkNamespace: net.Server,
+            address: net.ServerAddress,
+            disableNetworkServices: false);
+        await server.StartAsync(ct);
+        using var api = server.NamespaceAdminClient();
+        await api.CreateAsync(new Subnet
+        {
+            Name = "push-lab",
+            Cidr = $"{net.Network}.0/24",
+            ActiveStart = $"{net.Network}.100",
+            ActiveEnd = $"{net.Network}.200",
+            ActiveLeaseTime = 600,
+        }, ct);
+
+        var push = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "image", "push", output, "--bootenv", "lk-boot"], TimeSpan.FromMinutes(3), server.CliEnvironment(), ct);
+        Assert.True(push.ExitCode == 0, "underlay image push failed: " + push.Combined);
+
+        // iPXE is always sent to default.ipxe, the unknownBootEnv's script, which chains a known machine's <mac>.ipxe.
+        // underlay-discovery is that bootenv; it needs some kernel+initrd to be available: the image's own serve.
+        var discovery = directory.Combine("underlay-discovery-amd64.tar");
+        File.Copy(result.Outputs.Single(o => o.Path.EndsWith("-kernel", StringComparison.Ordinal)).Path, directory.Combine("vmlinuz"));
+        File.Copy(result.Outputs.Single(o => o.Path.EndsWith("-initrd.img", StringComparison.Ordinal)).Path, directory.Combine("initrd.img"));
+        var packed = await ExternalProcess.RunAsync("tar", ["-cf", discovery, "-C", directory.Path, "vmlinuz", "initrd.img"], TimeSpan.FromSeconds(60), cancellationToken: ct);
+        Assert.True(packed.ExitCode == 0, packed.Combined);
+        var upload = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "isos", "upload", discovery], TimeSpan.FromMinutes(2), server.CliEnvironment(), ct);
+        Assert.True(upload.ExitCode == 0, upload.Combined);
+        await SendOkAsync(api, HttpMethod.Post, "prefs", """{"unknownBootEnv":"underlay-discovery"}""", ct);
+
+        var machine = await api.CreateAsync(new Machine { Name = "lk-vm-1", HardwareAddrs = [Mac], BootEnv = "lk-boot" }, ct);
+        await SendOkAsync(api, HttpMethod.Post, $"machines/{machine.Uuid}/params/linuxkit/userdata", "\"role=pxe-worker-7\"", ct);
+        var env = await SendOkAsync(api, HttpMethod.Get, "bootenvs/lk-boot", null, ct);
+        Assert.True(env.GetProperty("Available").GetBoolean(), env.ToString());
+
+        var boot = await BootAsync(net, tap, directory, ct);
+        var diagnostics = $"in {boot.Elapsed.TotalSeconds:F0} s\n--- serial\n{Tail(boot.Serial)}\n--- underlayd\n{Tail(server.Output)}";
+        Assert.True(boot.Serial.Contains("UNDERLAY-BOOT-DONE", StringComparison.Ordinal), "the VM did not finish booting the pushed image " + diagnostics);
+        Assert.True(boot.Serial.Contains(OnbootMarker + " hello", StringComparison.Ordinal), "no onboot marker " + diagnostics);
+        Assert.True(boot.Serial.Contains("hostname: lk-vm-1", StringComparison.Ordinal), "no hostname " + diagnostics);
+        Assert.True(boot.Serial.Contains("userdata: role=pxe-worker-7", StringComparison.Ordinal), "no userdata " + diagnostics);
+        TestContext.Current.SendDiagnosticMessage($"pushed image PXE boot: {boot.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// An init that does what LinuxKit's does, minimally and without runc: runs each onboot container's rootfs with
+    /// chroot, then each service's with its binds (here /etc/underlay, as a LinuxKit metadata container would get it),
+    /// and prints the hostname the overlay brought. A tools image with both commands.
+    /// </summary>
+    private static string BootImages(string root)
+    {
+        var writer = new OciLayoutWriter(root);
+        var busybox = File.ReadAllBytes(TestEnvironment.Busybox);
+        const string init = """
+            #!/bin/busybox sh
+            /bin/busybox mount -t devtmpfs devtmpfs /dev
+            exec </dev/console >/dev/console 2>&1
+            /bin/busybox mount -t proc proc /proc
+            /bin/busybox hostname -F /etc/hostname
+            echo "hostname: $(/bin/busybox hostname)"
+            for d in /containers/onboot/*; do
+              r="$d/rootfs"; [ -d "$r/bin" ] || r="$d/lower"
+              /bin/busybox chroot "$r" /bin/onboot "${d##*-}"
+            done
+            for d in /containers/services/*; do
+              r="$d/rootfs"; [ -d "$r/bin" ] || r="$d/lower"
+              /bin/busybox mkdir -p "$r/etc/underlay"
+              /bin/busybox mount --bind /etc/underlay "$r/etc/underlay"
+              /bin/busybox chroot "$r" /bin/show
+            done
+            echo UNDERLAY-BOOT-DONE
+            /bin/busybox poweroff -f
+
+            """;
+        writer.Add("init", new TestImage().Layer(new LayerBuilder(LayerCompression.Gzip)
+            .Dir("bin").Dir("etc").Dir("proc").Dir("sys").Dir("dev")
+            .File("bin/busybox", busybox, 0x1ED)
+            .Symlink("bin/sh", "busybox")
+            .File("init", init, 0x1ED)));
+        writer.Add("tools", new TestImage().Layer(new LayerBuilder(LayerCompression.Gzip)
+            .Dir("bin").Dir("etc")
+            .File("bin/busybox", busybox, 0x1ED)
+            .Symlink("bin/sh", "busybox")
+            .File("bin/onboot", $"#!/bin/sh\necho \"{OnbootMarker} $1\"\n", 0x1ED)
+            .File("bin/show", "#!/bin/sh\necho \"userdata: $(/bin/busybox cat /etc/underlay/userdata)\"\n", 0x1ED)));
+        return root;
+    }
+
+    private sealed record BootRun(string Serial, TimeSpan Elapsed);
+
+    /// <summary>One UEFI PXE boot (OVMF → ipxe.efi over TFTP → default.ipxe over HTTP), until the marker or power-off.</summary>
+    private static async Task<BootRun> BootAsync(NetnsLab net, string tap, TempDirectory directory, CancellationToken ct)
+    {
+        var serial = directory.Combine("serial.log");
+        var vars = directory.Combine("ovmf-vars.fd");
+        File.Copy(OvmfVars, vars, overwrite: true);
+        List<string> command =
+        [
+            "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "1", "-nographic", "-nodefaults",
+            "-no-reboot", "-monitor", "none", "-serial", "file:" + serial,
+            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
+            // No option ROM: OVMF's own PXE client fetches ipxe.efi from underlayd's TFTP.
+            "-device", $"virtio-net-pci,netdev=n0,mac={Mac},bootindex=1,romfile=",
+            "-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={OvmfCode}",
+            "-drive", $"if=pflash,format=raw,unit=1,file={vars}",
+            "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
+        ];
+        var clock = Stopwatch.StartNew();
+        var qemu = net.StartIn(net.Switch, command);
+        var text = "";
+        while (clock.Elapsed < BootTimeout && !qemu.HasExited)
+        {
+            text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : "";
+            if (text.Contains("UNDERLAY-BOOT-DONE", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            await Task.Delay(250, ct);
+        }
+
+        for (var i = 0; i < 40 && !qemu.HasExited; i++)
+        {
+            await Task.Delay(250, ct);
+        }
+
+        text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : text;
+        var elapsed = clock.Elapsed;
+        var running = !qemu.HasExited;
+        if (running)
+        {
+            // Killed by its PID only; the lab disposes the process object itself.
+            await ExternalProcess.RunAsync("kill", ["-KILL", qemu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), cancellationToken: ct);
+            for (var i = 0; i < 40 && !qemu.HasExited; i++)
+            {
+                await Task.Delay(250, ct);
+            }
+        }
+
+        return new BootRun(text + (running ? "\n[qemu was still running]" : "") + "\n--- qemu output\n" + qemu.Output, elapsed);
+    }
+
+    private static Core.Registry.ModelType ModelType() => Core.Registry.ModelTypes.Machines;
+
+    private static async Task<string> CurlFileAsync(UnderlayServerProcess server, string path, string target, CancellationToken ct)
+    {
+        var run = await ExternalProcess.RunAsync("curl", ["-sSf", "-o", target, $"{server.FileServer}{path}"], TimeSpan.FromMinutes(1), cancellationToken: ct);
+        Assert.True(run.ExitCode == 0, $"curl {path}: {run.Combined}");
+        return target;
+    }
+
+    private static async Task<string> CurlTextAsync(UnderlayServerProcess server, string path, CancellationToken ct)
+    {
+        var run = await ExternalProcess.RunAsync("curl", ["-sSf", $"{server.FileServer}{path}"], TimeSpan.FromMinutes(1), cancellationToken: ct);
+        Assert.True(run.ExitCode == 0, $"curl {path}: {run.Combined}");
+        return run.StandardOutput;
+    }
+
+    private static async Task<List<string>> CpioListAsync(string archive)
+    {
+        var run = await ExternalProcess.RunAsync("cpio", ["-it", "-F", archive], TimeSpan.FromMinutes(1));
+        Assert.True(run.ExitCode == 0, run.Combined);
+        return [.. run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    private static async Task<string> CpioCatAsync(string archive, string member, TempDirectory directory)
+    {
+        var run = await ExternalProcess.RunAsync("cpio", ["-i", "--to-stdout", "-F", archive, member], TimeSpan.FromMinutes(1), workingDirectory: directory.Path);
+        Assert.True(run.ExitCode == 0, run.Combined);
+        // The runner collects output by lines: the members' final newlines are not comparable, their text is.
+        return run.StandardOutput.TrimEnd('\n');
+    }
+
+    private static string Sha(string file) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
+
+    private static async Task<string> ReadSharedAsync(string path, CancellationToken ct)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(ct);
+    }
+
+    private static async Task<JsonElement> SendOkAsync(NamespaceApiClient api, HttpMethod method, string path, string? json, CancellationToken ct)
+    {
+        var (status, body) = await api.SendAsync(method, path, json, ct);
+        Assert.True((int)status is >= 200 and < 300, $"{method} {path}: {(int)status} {body}");
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.Clone();
+    }
+
+    private static string Tail(string text) => text.Length > 6000 ? text[^6000..] : text;
+}
