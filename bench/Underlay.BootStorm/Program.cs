@@ -27,8 +27,10 @@ internal sealed class StormOptions
 {
     public const string Usage = """
         usage: boot-storm --api https://ADDR:PORT --password-file FILE --cert SERVER.crt [options]
-          --mode storm|fleet     storm: DHCP relay DORA, TFTP loader, HTTP default.ipxe + kernel + initrd, registration,
-                                 workflow; fleet: registration + workflow only (issue 6's fleet benchmark)  [storm]
+          --mode storm|fleet|load  storm: DHCP relay DORA, TFTP loader, HTTP default.ipxe + kernel + initrd, registration,
+                                 workflow; fleet: registration + workflow only (issue 6's fleet benchmark);
+                                 load: create N machines (32 requests in flight) and write their UUIDs to --uuids [storm]
+          --uuids FILE           load mode: where the UUIDs go
           --machines N           simulated machines, all started at once                                     [100]
           --agent slim|runner    slim: one shared HTTP client doing whoami/create/token, POST /jobs, PATCH job state;
                                  runner: one real AgentRunner per machine (fleet mode only)                  [slim]
@@ -51,6 +53,7 @@ internal sealed class StormOptions
     public Uri Api { get; private set; } = new("https://127.0.0.1:8092");
     public string PasswordFile { get; private set; } = "";
     public string CertFile { get; private set; } = "";
+    public string UuidsFile { get; private set; } = "";
     public IPAddress? Server { get; private set; }
     public IPAddress? Relay { get; private set; }
     public int HttpPort { get; private set; } = 8091;
@@ -80,6 +83,7 @@ internal sealed class StormOptions
                 case "--api": o.Api = new Uri(v); break;
                 case "--password-file": o.PasswordFile = v; break;
                 case "--cert": o.CertFile = v; break;
+                case "--uuids": o.UuidsFile = v; break;
                 case "--server": o.Server = IPAddress.Parse(v); break;
                 case "--relay": o.Relay = IPAddress.Parse(v); break;
                 case "--http-port": o.HttpPort = int.Parse(v, CultureInfo.InvariantCulture); break;
@@ -99,8 +103,8 @@ internal sealed class StormOptions
         }
 
         o.Server ??= IPAddress.TryParse(o.Api.Host, out var host) ? host : IPAddress.Loopback;
-        var valid = o.PasswordFile.Length > 0 && o.CertFile.Length > 0 && o.Mode is "storm" or "fleet" && o.Agent is "slim" or "runner"
-                    && (o.Mode == "fleet" || (o.Relay is not null && o.Agent == "slim")) && o.Machines > 0;
+        var valid = o.PasswordFile.Length > 0 && o.CertFile.Length > 0 && o.Mode is "storm" or "fleet" or "load" && o.Agent is "slim" or "runner"
+                    && (o.Mode == "fleet" || (o.Mode == "load" && o.UuidsFile.Length > 0) || (o.Relay is not null && o.Agent == "slim")) && o.Machines > 0;
         return valid ? o : null;
     }
 }
@@ -130,6 +134,11 @@ internal sealed class Storm(StormOptions options)
         _api = new HttpClient(apiHandler) { BaseAddress = new Uri(options.Api, "/api/v3/"), Timeout = TimeSpan.FromSeconds(120) };
         var password = (await File.ReadAllTextAsync(options.PasswordFile, cancellationToken)).Trim();
         _adminToken = await AdminTokenAsync(password, cancellationToken);
+        if (options.Mode == "load")
+        {
+            return await LoadAsync(cancellationToken);
+        }
+
         await SetUpAsync(cancellationToken);
 
         var probe = new ServerProbe(options.ServerPid);
@@ -401,6 +410,37 @@ internal sealed class Storm(StormOptions options)
             Fail($"{phase}: timed out (run limit)");
             return false;
         }
+    }
+
+    /// <summary>Load mode: N machines with a name, a MAC and a param each, as fast as 32 requests in flight allow.</summary>
+    private async Task<string> LoadAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var uuids = new string[options.Machines];
+        var failed = 0;
+        await Parallel.ForAsync(0, options.Machines, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var mac = $"02:00:{i >> 24 & 0xff:x2}:{i >> 16 & 0xff:x2}:{i >> 8 & 0xff:x2}:{i & 0xff:x2}";
+            var (status, body) = await SendAsync(HttpMethod.Post, "machines", $$"""{"Name":"m{{i:D5}}.bench","HardwareAddrs":["{{mac}}"],"Params":{"bench/index":{{i}}}}""", _adminToken, "machine_create", ct);
+            if (status == HttpStatusCode.Created)
+            {
+                uuids[i] = JsonNode.Parse(body)!["Uuid"]!.GetValue<string>();
+            }
+            else
+            {
+                Interlocked.Increment(ref failed);
+                Fail($"create: {(int)status} {Trim(body)}");
+            }
+        });
+        await File.WriteAllLinesAsync(options.UuidsFile, uuids.Where(u => u is not null), cancellationToken);
+        var wall = clock.Elapsed.TotalSeconds;
+        Console.Error.WriteLine($"# loaded {options.Machines - failed} machines in {wall:0.0} s ({(options.Machines - failed) / wall:0}/s)");
+        foreach (var (reason, count) in _failures)
+        {
+            Console.Error.WriteLine($"#   {count} × {reason}");
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"{{\"mode\":\"load\",\"machines\":{options.Machines},\"failed\":{failed},\"wall_s\":{wall:0.00},\"requests\":{_requests.ToJson()}}}");
     }
 
     private static string Trim(string message) => message.Length > 120 ? message[..120] : message;
