@@ -71,13 +71,13 @@ public sealed class PushTests(TestImages images)
 
         // Without the param: only the hostname.
         var first = await CurlFileAsync(server, overlay, directory.Combine("m0.cpio"), ct);
-        Assert.Equal(new[] { "etc", "etc/hostname" }, await CpioListAsync(first));
+        Assert.Equal(new[] { "etc", "etc/hostname" }, (await CpioListAsync(first)).Order(StringComparer.Ordinal));
         Assert.Equal("lk-node-1", await CpioCatAsync(first, "etc/hostname", directory));
 
         // The param set: the next fetch carries it; changed again: the fetch after that has the new value.
         await api.SetParamAsync(ModelType(), machine.Uuid.ToString(), "linuxkit/userdata", JsonSerializer.SerializeToElement("role=worker\n"), ct);
         var second = await CurlFileAsync(server, overlay, directory.Combine("m1.cpio"), ct);
-        Assert.Equal(new[] { "etc", "etc/hostname", "etc/underlay", "etc/underlay/userdata" }, await CpioListAsync(second));
+        Assert.Equal(new[] { "etc", "etc/hostname", "etc/underlay", "etc/underlay/userdata" }, (await CpioListAsync(second)).Order(StringComparer.Ordinal));
         Assert.Equal("role=worker", await CpioCatAsync(second, "etc/underlay/userdata", directory));
         await api.SetParamAsync(ModelType(), machine.Uuid.ToString(), "linuxkit/userdata", JsonSerializer.SerializeToElement(new Dictionary<string, int> { ["replicas"] = 3 }), ct);
         var third = await CurlFileAsync(server, overlay, directory.Combine("m2.cpio"), ct);
@@ -115,11 +115,11 @@ public sealed class PushTests(TestImages images)
               - oci:{{layout}}:init
             onboot:
               - name: hello
-                image: oci:{{layout}}:tools
+                image: oci:{{layout}}:onboot
                 command: ["/bin/onboot"]
             services:
               - name: show
-                image: oci:{{layout}}:tools
+                image: oci:{{layout}}:show
                 command: ["/bin/show"]
                 binds.add: ["/etc/underlay:/etc/underlay"]
             """;
@@ -175,7 +175,7 @@ public sealed class PushTests(TestImages images)
     /// <summary>
     /// An init that does what LinuxKit's does, minimally and without runc: runs each onboot container's rootfs with
     /// chroot, then each service's with its binds (here /etc/underlay, as a LinuxKit metadata container would get it),
-    /// and prints the hostname the overlay brought. A tools image with both commands.
+    /// and prints the hostname the overlay brought.
     /// </summary>
     private static string BootImages(string root)
     {
@@ -207,11 +207,17 @@ public sealed class PushTests(TestImages images)
             .File("bin/busybox", busybox, 0x1ED)
             .Symlink("bin/sh", "busybox")
             .File("init", init, 0x1ED)));
-        writer.Add("tools", new TestImage().Layer(new LayerBuilder(LayerCompression.Gzip)
+        // Two images: a reference used by two containers is unpacked once, in the first one's bundle (as LinuxKit
+        // does), and this init has no runtime.json reader to find it there.
+        writer.Add("onboot", new TestImage().Layer(new LayerBuilder(LayerCompression.Gzip)
             .Dir("bin").Dir("etc")
             .File("bin/busybox", busybox, 0x1ED)
             .Symlink("bin/sh", "busybox")
-            .File("bin/onboot", $"#!/bin/sh\necho \"{OnbootMarker} $1\"\n", 0x1ED)
+            .File("bin/onboot", $"#!/bin/sh\necho \"{OnbootMarker} $1\"\n", 0x1ED)));
+        writer.Add("show", new TestImage().Layer(new LayerBuilder(LayerCompression.Gzip)
+            .Dir("bin").Dir("etc")
+            .File("bin/busybox", busybox, 0x1ED)
+            .Symlink("bin/sh", "busybox")
             .File("bin/show", "#!/bin/sh\necho \"userdata: $(/bin/busybox cat /etc/underlay/userdata)\"\n", 0x1ED)));
         return root;
     }
