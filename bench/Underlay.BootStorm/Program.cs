@@ -421,7 +421,7 @@ internal sealed class Storm(StormOptions options)
         await Parallel.ForAsync(0, options.Machines, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var mac = $"02:00:{i >> 24 & 0xff:x2}:{i >> 16 & 0xff:x2}:{i >> 8 & 0xff:x2}:{i & 0xff:x2}";
-            var (status, body) = await SendAsync(HttpMethod.Post, "machines", $$"""{"Name":"m{{i:D5}}.bench","HardwareAddrs":["{{mac}}"],"Params":{"bench/index":{{i}}}}""", _adminToken, "machine_create", ct);
+            var (status, body) = await SendAsync(HttpMethod.Post, "machines", $$$"""{"Name":"m{{{i:D5}}}.bench","HardwareAddrs":["{{{mac}}}"],"Params":{"bench/index":{{{i}}}}}""", _adminToken, "machine_create", ct);
             if (status == HttpStatusCode.Created)
             {
                 uuids[i] = JsonNode.Parse(body)!["Uuid"]!.GetValue<string>();

@@ -10,7 +10,7 @@
 # once per agent kind in FLEET_AGENTS (slim: one shared HTTP loop; runner: one real AgentRunner per machine).
 #
 # Usage (root): bench/Underlay.BootStorm/run.sh
-#   STORM_N="100 1000 5000" FLEET_N=1000 FLEET_AGENTS="slim runner" RUN_TIMEOUT=900 OUT=<file.jsonl> SHARED_TOOLS=<dir>
+#   NO_BUILD=1 STORM_N="100 1000 5000" FLEET_N=1000 FLEET_AGENTS="slim runner" RUN_TIMEOUT=900 OUT=<file.jsonl> SHARED_TOOLS=<dir>
 # Writes one JSON object per run to OUT (see Program.cs for the fields) and prints a summary.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,9 +30,11 @@ LAB=bst$$-
 trap lab_down EXIT INT TERM
 lab_tmpdir
 
-lab_log "building underlayd and boot-storm (Release)"
-dotnet build "$REPO/src/Underlay.Server" -c Release -v quiet -nologo >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; exit 1; }
-dotnet build "$HERE" -c Release -v quiet -nologo >>"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; exit 1; }
+if [ "${NO_BUILD:-0}" != 1 ]; then  # bench/run builds once and sets NO_BUILD=1
+  lab_log "building underlayd and boot-storm (Release)"
+  dotnet build "$REPO/src/Underlay.Server" -c Release -v quiet -nologo >"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; exit 1; }
+  dotnet build "$HERE" -c Release -v quiet -nologo >>"$T/build.log" 2>&1 || { cat "$T/build.log" >&2; exit 1; }
+fi
 SERVER=$REPO/src/Underlay.Server/bin/Release/net10.0/underlayd.dll
 STORM=$HERE/bin/Release/net10.0/boot-storm.dll
 

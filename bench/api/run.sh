@@ -27,8 +27,10 @@ command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteract
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
 echo "# building underlayd and boot-storm (Release)" >&2
-dotnet build -c Release --nologo -v q "$REPO/src/Underlay.Server/Underlay.Server.csproj" >&2
-dotnet build -c Release --nologo -v q "$REPO/bench/Underlay.BootStorm/Underlay.BootStorm.csproj" >&2
+if [ "${NO_BUILD:-0}" != 1 ]; then  # bench/run builds once and sets NO_BUILD=1
+  dotnet build -c Release --nologo -v q "$REPO/src/Underlay.Server/Underlay.Server.csproj" >&2
+  dotnet build -c Release --nologo -v q "$REPO/bench/Underlay.BootStorm/Underlay.BootStorm.csproj" >&2
+fi
 DLL=$REPO/src/Underlay.Server/bin/Release/net10.0/underlayd.dll
 STORM=$REPO/bench/Underlay.BootStorm/bin/Release/net10.0/boot-storm.dll
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/underlay-api-bench.XXXXXX")
