@@ -210,7 +210,7 @@ public static class ImageBuilder
 
     /// <summary>
     /// The initrd: the raw microcode cpio first (the early loader only looks at an uncompressed first member),
-    /// padded with NULs to a 4-byte boundary, then one gzip member holding the rest (buffer-format.rst).
+    /// padded with NULs to a 4-byte boundary, then one gzip member holding the rest, padded the same way (buffer-format.rst).
     /// </summary>
     private static void WriteKernelAndInitrd(FsTree tree, string kernelFile, string initrdFile, InitrdCompression compression,
         IProgress<BuildProgress>? progress, CancellationToken cancellationToken)
@@ -235,6 +235,11 @@ public static class ImageBuilder
         var sink = new InitrdSink(cpio, kernel);
         Emitter.Emit(tree, sink, progress, cancellationToken);
         gzip.Finish();
+
+        // End on a 4-byte boundary too: a boot loader may load a second initrd (a per-machine overlay cpio) right
+        // after this one, and the kernel only recognises an uncompressed cpio at an aligned offset; NULs between
+        // members are skipped (buffer-format.rst).
+        initrd.Write(new byte[(4 - (int)(initrd.Position & 3)) & 3]);
         if (!sink.KernelWritten)
         {
             throw new ImageBuildException("the kernel was not written (internal error)");

@@ -70,6 +70,10 @@ public sealed partial class BootFileSystem : IDisposable
     private readonly ConcurrentDictionary<Guid, MachineRenders> _machines = new();
     private volatile RenderSet _fallback = RenderSet.Empty;
     private EventSubscription? _events;
+
+    // True while a thread applies events it has already taken off the queue: a request that finds the queue empty
+    // must still wait for them, or it could answer from the index as it was before a change it was told about.
+    private bool _draining;
     private bool _pathsUseParams;
 
     public BootFileSystem(ObjectStore store, TemplateRenderer renderer, FileRoot root, LoaderAssets assets, ILogger logger)
@@ -269,80 +273,95 @@ public sealed partial class BootFileSystem : IDisposable
     private void EnsureCurrent()
     {
         var events = Volatile.Read(ref _events);
-        if (events is null || (!events.Overflowed && events.Reader.Count == 0))
+        if (events is null || (!events.Overflowed && events.Reader.Count == 0 && !Volatile.Read(ref _draining)))
         {
+            // Nothing pending, and no other thread holds events it has read but not applied yet.
             return;
         }
 
         lock (_gate)
         {
-            events = _events!;
-            if (events.Overflowed)
+            Volatile.Write(ref _draining, true);
+            try
             {
-                // Events were lost: start over from the store as it is.
-                events.Dispose();
-                _events = Subscribe();
-                LogIndexOverflow();
-                RebuildAll();
-                return;
+                DrainLocked();
             }
-
-            var machines = new HashSet<string>(StringComparer.Ordinal);
-            var bootenvs = new HashSet<string>(StringComparer.Ordinal);
-            var all = false;
-            var fallback = false;
-            while (events.Reader.TryRead(out var change))
+            finally
             {
-                switch (change.Type)
+                Volatile.Write(ref _draining, false);
+            }
+        }
+    }
+
+    /// <summary>Applies the pending events; the caller holds <see cref="_gate"/>.</summary>
+    private void DrainLocked()
+    {
+        var events = _events!;
+        if (events.Overflowed)
+        {
+            // Events were lost: start over from the store as it is.
+            events.Dispose();
+            _events = Subscribe();
+            LogIndexOverflow();
+            RebuildAll();
+            return;
+        }
+
+        var machines = new HashSet<string>(StringComparer.Ordinal);
+        var bootenvs = new HashSet<string>(StringComparer.Ordinal);
+        var all = false;
+        var fallback = false;
+        while (events.Reader.TryRead(out var change))
+        {
+            switch (change.Type)
+            {
+                case "machines":
+                    machines.Add(change.Key);
+                    break;
+                case "bootenvs":
+                    bootenvs.Add(change.Key);
+                    fallback = true;
+                    break;
+                case "prefs":
+                    fallback = true;
+                    break;
+                case "contents":
+                    all = true;
+                    break;
+                default:
+                    // profiles, params, stages: paths only change if some path template reads params.
+                    all |= _pathsUseParams;
+                    fallback = true;
+                    break;
+            }
+        }
+
+        if (all)
+        {
+            RebuildAll();
+            return;
+        }
+
+        if (bootenvs.Count > 0)
+        {
+            _pathsUseParams = PathsUseParams();
+            foreach (var machine in _store.List(ModelTypes.Machines).Cast<Machine>())
+            {
+                if (bootenvs.Contains(machine.BootEnv))
                 {
-                    case "machines":
-                        machines.Add(change.Key);
-                        break;
-                    case "bootenvs":
-                        bootenvs.Add(change.Key);
-                        fallback = true;
-                        break;
-                    case "prefs":
-                        fallback = true;
-                        break;
-                    case "contents":
-                        all = true;
-                        break;
-                    default:
-                        // profiles, params, stages: paths only change if some path template reads params.
-                        all |= _pathsUseParams;
-                        fallback = true;
-                        break;
+                    machines.Add(machine.Key);
                 }
             }
+        }
 
-            if (all)
-            {
-                RebuildAll();
-                return;
-            }
+        foreach (var key in machines)
+        {
+            UpdateMachine(key);
+        }
 
-            if (bootenvs.Count > 0)
-            {
-                _pathsUseParams = PathsUseParams();
-                foreach (var machine in _store.List(ModelTypes.Machines).Cast<Machine>())
-                {
-                    if (bootenvs.Contains(machine.BootEnv))
-                    {
-                        machines.Add(machine.Key);
-                    }
-                }
-            }
-
-            foreach (var key in machines)
-            {
-                UpdateMachine(key);
-            }
-
-            if (fallback)
-            {
-                _fallback = BuildFallback();
-            }
+        if (fallback)
+        {
+            _fallback = BuildFallback();
         }
     }
 
