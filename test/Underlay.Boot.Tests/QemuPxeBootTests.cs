@@ -29,8 +29,6 @@ public sealed class QemuPxeBootTests
     /// <summary>Each boot, from QEMU's start to the marker; TCG on a shared 2-core machine takes 15-60 s.</summary>
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(180);
 
-    private static readonly string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-    private static readonly string OvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
 
     [Fact]
@@ -38,7 +36,7 @@ public sealed class QemuPxeBootTests
     {
         Assert.SkipUnless(NetnsLab.IsRoot, "network-namespace tests need root");
         Assert.True(BootTestCache.Ready, $"the boot test cache is missing: run test/Underlay.Boot.Tests/setup.sh (cache: {BootTestCache.Directory})");
-        foreach (var required in new[] { OvmfCode, OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
+        foreach (var required in new[] { QemuVm.OvmfCode, QemuVm.OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
         {
             Assert.True(File.Exists(required), $"{required} is missing: install the packages in eng/test-packages.txt (ovmf, ipxe)");
         }
@@ -123,62 +121,12 @@ public sealed class QemuPxeBootTests
         }
     }
 
-    private sealed record BootRun(string Serial, TimeSpan Elapsed);
-
     /// <summary>Runs one VM boot until the initramfs marker or power-off, bounded by <see cref="BootTimeout"/>.</summary>
-    private static async Task<BootRun> BootAsync(NetnsLab net, string tap, string work, CancellationToken ct)
+    private static Task<QemuBoot> BootAsync(NetnsLab net, string tap, string work, CancellationToken ct)
     {
         var serial = Path.Combine(work, $"serial-{Guid.NewGuid():N}.log");
-        var vars = Path.Combine(work, "ovmf-vars.fd");
-        File.Copy(OvmfVars, vars, overwrite: true);
-        List<string> command =
-        [
-            "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "1", "-nographic", "-nodefaults",
-            "-no-reboot", "-monitor", "none", "-serial", "file:" + serial,
-            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
-            // romfile= (empty): no iPXE option ROM on the NIC, so OVMF's own PXE client runs and must TFTP the loader.
-            "-device", $"virtio-net-pci,netdev=n0,mac={Mac},bootindex=1,romfile=",
-            "-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={OvmfCode}",
-            "-drive", $"if=pflash,format=raw,unit=1,file={vars}",
-            // IPv6 PXE would cost a timeout before IPv4 is tried.
-            "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
-        ];
-
-        var clock = Stopwatch.StartNew();
-        // Owned by the lab, which kills it by PID on dispose; a VM still running after this boot is killed here.
-        var qemu = net.StartIn(net.Switch, command);
-        var text = "";
-        while (clock.Elapsed < BootTimeout)
-        {
-            text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : "";
-            if (text.Contains("UNDERLAY-INIT-REACHED", StringComparison.Ordinal) || qemu.HasExited)
-            {
-                break;
-            }
-
-            await Task.Delay(250, ct);
-        }
-
-        // The VM powers itself off after the marker (-no-reboot makes QEMU exit); give it a moment, then the lab's
-        // dispose of this process kills it by PID if it is still there.
-        for (var i = 0; i < 40 && !qemu.HasExited; i++)
-        {
-            await Task.Delay(250, ct);
-        }
-
-        text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : text;
-        var elapsed = clock.Elapsed;
-        var running = !qemu.HasExited;
-        if (running)
-        {
-            await ExternalProcess.RunAsync("kill", ["-KILL", qemu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), cancellationToken: ct);
-            for (var i = 0; i < 40 && !qemu.HasExited; i++)
-            {
-                await Task.Delay(250, ct);
-            }
-        }
-
-        return new BootRun(text + (running ? "\n[qemu was still running]" : "") + "\n--- qemu output\n" + qemu.Output, elapsed);
+        var command = QemuVm.UefiPxeCommand(tap, Mac, serial, Path.Combine(work, "ovmf-vars.fd"));
+        return QemuVm.BootAsync(net, net.Switch, command, serial, "UNDERLAY-INIT-REACHED", BootTimeout, ct);
     }
 
     /// <summary>
@@ -199,13 +147,6 @@ public sealed class QemuPxeBootTests
             "dnsmasq", "-k", "--conf-file=/dev/null", "--port=0", "--no-resolv", "--no-hosts", "--interface=eth0", "--bind-interfaces",
             "--user=root", "--pid-file=", "--leasefile-ro", "--enable-ra", "--dhcp-range=fd99::,ra-only,64",
         ]);
-    }
-
-    private static async Task<string> ReadSharedAsync(string path, CancellationToken ct)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(ct);
     }
 
     private static async Task<JsonElement> GetAsync(NamespaceApiClient api, string path, CancellationToken ct) =>

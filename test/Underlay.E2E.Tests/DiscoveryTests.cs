@@ -100,7 +100,7 @@ public sealed class DiscoveryTests
                     await Task.Delay(2000, ct);
                 }
 
-                var console = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : "";
+                var console = await QemuVm.ReadSerialAsync(serial, ct);
                 Assert.True(machine is not null, $"no machine with MAC {Mac} was created in {clock.Elapsed.TotalSeconds:F0} s\n--- serial\n{Tail(console)}\n--- underlayd\n{Tail(server.Output)}");
                 Assert.True(machine.WorkflowComplete, $"discover-base did not complete in {clock.Elapsed.TotalSeconds:F0} s (stage {machine.Stage}, task {machine.CurrentTask})\n--- serial\n{Tail(console)}\n--- underlayd\n{Tail(server.Output)}");
                 Assert.Equal("discover-base", machine.Workflow);
@@ -144,13 +144,6 @@ public sealed class DiscoveryTests
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static async Task<string> ReadSharedAsync(string path, CancellationToken ct)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(ct);
     }
 
     private static async Task<JsonElement> GetAsync(NamespaceApiClient api, string path, CancellationToken ct) =>

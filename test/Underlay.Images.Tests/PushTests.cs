@@ -19,8 +19,6 @@ public sealed class PushTests(TestImages images)
     private const string OnbootMarker = "UNDERLAY-ONBOOT-RAN";
 
     private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(240);
-    private static readonly string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-    private static readonly string OvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
     [Fact]
     public async Task Push_creates_a_bootenv_whose_renders_load_the_image_and_a_metadata_overlay_that_follows_the_param()
@@ -97,7 +95,7 @@ public sealed class PushTests(TestImages images)
     public async Task A_pushed_image_pxe_boots_in_qemu_through_underlay_with_its_onboot_and_the_machine_metadata()
     {
         Assert.SkipUnless(NetnsLab.IsRoot, "network-namespace tests need root");
-        foreach (var required in new[] { OvmfCode, OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
+        foreach (var required in new[] { QemuVm.OvmfCode, QemuVm.OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
         {
             Assert.True(File.Exists(required), $"{required} is missing: install ovmf and ipxe (eng/test-packages.txt)");
         }
@@ -222,58 +220,11 @@ public sealed class PushTests(TestImages images)
         return root;
     }
 
-    private sealed record BootRun(string Serial, TimeSpan Elapsed);
-
-    /// <summary>One UEFI PXE boot (OVMF → ipxe.efi over TFTP → default.ipxe over HTTP), until the marker or power-off.</summary>
-    private static async Task<BootRun> BootAsync(NetnsLab net, string tap, TempDirectory directory, CancellationToken ct)
+    private static Task<QemuBoot> BootAsync(NetnsLab net, string tap, TempDirectory directory, CancellationToken ct)
     {
         var serial = directory.Combine("serial.log");
-        var vars = directory.Combine("ovmf-vars.fd");
-        File.Copy(OvmfVars, vars, overwrite: true);
-        List<string> command =
-        [
-            "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "1", "-nographic", "-nodefaults",
-            "-no-reboot", "-monitor", "none", "-serial", "file:" + serial,
-            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
-            // No option ROM: OVMF's own PXE client fetches ipxe.efi from underlayd's TFTP.
-            "-device", $"virtio-net-pci,netdev=n0,mac={Mac},bootindex=1,romfile=",
-            "-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={OvmfCode}",
-            "-drive", $"if=pflash,format=raw,unit=1,file={vars}",
-            "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
-        ];
-        var clock = Stopwatch.StartNew();
-        var qemu = net.StartIn(net.Switch, command);
-        var text = "";
-        while (clock.Elapsed < BootTimeout && !qemu.HasExited)
-        {
-            text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : "";
-            if (text.Contains("UNDERLAY-BOOT-DONE", StringComparison.Ordinal))
-            {
-                break;
-            }
-
-            await Task.Delay(250, ct);
-        }
-
-        for (var i = 0; i < 40 && !qemu.HasExited; i++)
-        {
-            await Task.Delay(250, ct);
-        }
-
-        text = File.Exists(serial) ? await ReadSharedAsync(serial, ct) : text;
-        var elapsed = clock.Elapsed;
-        var running = !qemu.HasExited;
-        if (running)
-        {
-            // Killed by its PID only; the lab disposes the process object itself.
-            await ExternalProcess.RunAsync("kill", ["-KILL", qemu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10), cancellationToken: ct);
-            for (var i = 0; i < 40 && !qemu.HasExited; i++)
-            {
-                await Task.Delay(250, ct);
-            }
-        }
-
-        return new BootRun(text + (running ? "\n[qemu was still running]" : "") + "\n--- qemu output\n" + qemu.Output, elapsed);
+        var command = QemuVm.UefiPxeCommand(tap, Mac, serial, directory.Combine("ovmf-vars.fd"));
+        return QemuVm.BootAsync(net, net.Switch, command, serial, "UNDERLAY-BOOT-DONE", BootTimeout, ct);
     }
 
     private static Core.Registry.ModelType ModelType() => Core.Registry.ModelTypes.Machines;
@@ -308,13 +259,6 @@ public sealed class PushTests(TestImages images)
     }
 
     private static string Sha(string file) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
-
-    private static async Task<string> ReadSharedAsync(string path, CancellationToken ct)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync(ct);
-    }
 
     private static async Task<JsonElement> SendOkAsync(NamespaceApiClient api, HttpMethod method, string path, string? json, CancellationToken ct)
     {
