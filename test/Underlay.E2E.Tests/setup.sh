@@ -2,8 +2,7 @@
 # Builds the discovery image the end-to-end tests boot (content/images/discovery.yml through
 # content/images/build-discovery.sh) from Debian packages and the NativeAOT `underlay`, into
 # $UNDERLAY_E2E_TEST_CACHE, else <repo>/.cache/underlay-e2e-tests. Rebuilt only when the binary or
-# content/images change (a stamp of their hashes). The native binary is published to <repo>/.cache/underlay-aot,
-# as test/Underlay.Workflow.Tests/setup.sh does (MSBuild's incremental build makes a repeat quick).
+# content/images change (a stamp of their hashes). eng/publish-native-cli.sh provides the native binary.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -12,9 +11,7 @@ aot="$repo/.cache/underlay-aot"
 mkdir -p "$repo/.cache" "$cache"
 [[ -f "$repo/.cache/.gitignore" ]] || printf '*\n' > "$repo/.cache/.gitignore"
 
-dotnet publish "$repo/src/Underlay.Cli/Underlay.Cli.csproj" -c Release -r linux-x64 -p:PublishAot=true \
-  -o "$aot" -v quiet -nologo
-test -x "$aot/underlay"
+bash "$repo/eng/publish-native-cli.sh"
 
 stamp=$(cat "$aot/underlay" "$repo"/content/images/discovery.yml "$repo"/content/images/build-discovery.sh \
   "$repo"/content/images/discovery/* | sha256sum | cut -d' ' -f1)

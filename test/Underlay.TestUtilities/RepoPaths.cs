@@ -23,7 +23,7 @@ public static class RepoPaths
     /// <summary>The built server, next to which its content packs are copied.</summary>
     public static string ServerDll => Path.Combine(Root, "src", "Underlay.Server", "bin", Configuration, "net10.0", "underlayd.dll");
 
-    /// <summary>The NativeAOT <c>underlay</c> binary that test/Underlay.Workflow.Tests/setup.sh publishes.</summary>
+    /// <summary>The NativeAOT <c>underlay</c> binary that eng/publish-native-cli.sh publishes.</summary>
     public static string NativeCli => Path.Combine(Root, ".cache", "underlay-aot", "underlay");
 
     public static string CliDll => Path.Combine(Root, "src", "Underlay.Cli", "bin", Configuration, "net10.0", "underlay.dll");

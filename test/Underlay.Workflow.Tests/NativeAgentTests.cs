@@ -12,7 +12,7 @@ public sealed class NativeAgentTests
     public async Task The_native_binary_runs_a_workflow_as_the_agent_and_its_scripts_use_it_as_the_cli()
     {
         var ct = TestContext.Current.CancellationToken;
-        Assert.True(File.Exists(RepoPaths.NativeCli), $"{RepoPaths.NativeCli} is missing: run test/Underlay.Workflow.Tests/setup.sh");
+        Assert.True(File.Exists(RepoPaths.NativeCli), $"{RepoPaths.NativeCli} is missing: run eng/publish-native-cli.sh");
         await using var server = await UnderlayServerProcess.StartNewAsync(cancellationToken: ct);
         using var admin = server.AdminClient();
         var work = RepoPaths.NewTempDirectory("native-agent");
