@@ -119,6 +119,7 @@ internal sealed class Storm(StormOptions options)
     private string _adminToken = "";
     private string _pin = "";
     private long _jobs;
+    private int _tftpBusy;
 
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
@@ -164,6 +165,7 @@ internal sealed class Storm(StormOptions options)
             if (relay is not null)
             {
                 _failures["dhcp_retransmits (not failures)"] = relay.Retransmits;
+                _failures["tftp_busy_retries (not failures)"] = _tftpBusy;
             }
         }
 
@@ -285,7 +287,23 @@ internal sealed class Storm(StormOptions options)
 
                 var next = lease.NextServer.Equals(IPAddress.Any) ? lease.ServerId : lease.NextServer;
                 EndPhase("tftp");
-                var bytes = await TftpFetch.ReadAsync(options.Relay!, new IPEndPoint(next, options.TftpPort), lease.BootFile, options.BlockSize, options.WindowSize, cancellationToken);
+                // A server at its transfer limit answers ERROR 0 "Server busy, try again later"; firmware then retries
+                // its boot (PXE ROMs restart after a few seconds). Here: the same RRQ again after 1-3 s, at most 60 times.
+                long bytes = 0;
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        bytes = await TftpFetch.ReadAsync(options.Relay!, new IPEndPoint(next, options.TftpPort), lease.BootFile, options.BlockSize, options.WindowSize, cancellationToken);
+                        break;
+                    }
+                    catch (IOException e) when (e.Message.Contains("busy", StringComparison.OrdinalIgnoreCase) && attempt < 60)
+                    {
+                        Interlocked.Increment(ref _tftpBusy);
+                        await Task.Delay(1000 + Random.Shared.Next(2000), cancellationToken);
+                    }
+                }
+
                 if (bytes == 0)
                 {
                     throw new InvalidOperationException($"TFTP {lease.BootFile}: empty");
