@@ -94,6 +94,90 @@ public sealed class PushTests(TestImages images)
     [Fact]
     public async Task A_pushed_image_pxe_boots_in_qemu_through_underlay_with_its_onboot_and_the_machine_metadata()
     {
+        RequireBootTools();
+        var ct = TestContext.Current.CancellationToken;
+        var total = Stopwatch.StartNew();
+        using var directory = new TempDirectory("push-boot");
+        var result = await Builds.BuildAsync(directory, OnbootSpec(BootImages(directory.Combine("layout"))), OutputFormat.KernelInitrd);
+        var output = directory.Combine("out");
+
+        await using var net = await NetnsLab.CreateAsync(clients: 0, network: "10.99.52", cancellationToken: ct);
+        var tap = await net.AddTapAsync(ct);
+        await using var server = LabServer(net);
+        await server.StartAsync(ct);
+        using var api = server.NamespaceAdminClient();
+        await PrepareLabAsync(net, server, api, result, directory, ct);
+
+        var push = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "image", "push", output, "--bootenv", "lk-boot"], TimeSpan.FromMinutes(3), server.CliEnvironment(), ct);
+        Assert.True(push.ExitCode == 0, "underlay image push failed: " + push.Combined);
+        var env = await SendOkAsync(api, HttpMethod.Get, "bootenvs/lk-boot", null, ct);
+        Assert.True(env.GetProperty("Available").GetBoolean(), env.ToString());
+
+        await BootAndAssertAsync(net, tap, server, api, "lk-boot", "lk-vm-1", directory, ct);
+        TestContext.Current.SendDiagnosticMessage($"pushed image PXE boot: whole test {total.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task The_same_image_built_as_iso_bios_uploaded_through_isos_is_exploded_and_pxe_boots_in_qemu()
+    {
+        RequireBootTools();
+        var ct = TestContext.Current.CancellationToken;
+        var total = Stopwatch.StartNew();
+        using var directory = new TempDirectory("iso-boot");
+        var result = await Builds.BuildAsync(directory, OnbootSpec(BootImages(directory.Combine("layout"))), OutputFormat.KernelInitrd, OutputFormat.IsoBios);
+        var iso = result.Outputs.Single(o => o.Path.EndsWith(".iso", StringComparison.Ordinal)).Path;
+
+        await using var net = await NetnsLab.CreateAsync(clients: 0, network: "10.99.53", cancellationToken: ct);
+        var tap = await net.AddTapAsync(ct);
+        await using var server = LabServer(net);
+        await server.StartAsync(ct);
+        using var api = server.NamespaceAdminClient();
+        await PrepareLabAsync(net, server, api, result, directory, ct);
+
+        // The bootenv image push would create, by hand: its kernel and initrd are the ISO's /kernel and /initrd.img,
+        // exploded into <file root>/lk-iso/ once the ISO it names is uploaded.
+        await api.CreateAsync(new BootEnv
+        {
+            Name = "lk-iso",
+            OS = new BootEnvOS { Name = "lk-iso", Family = "linuxkit", IsoFile = Path.GetFileName(iso), IsoSha256 = Sha(iso) },
+            Kernel = "kernel",
+            Initrds = ["initrd.img"],
+            BootParams = "console=ttyS0 panic=-1 loglevel=4",
+            Templates = [new() { Name = "ipxe-mac", Path = "{{.Machine.MacAddr \"ipxe\"}}.ipxe", Contents = Ipxe }],
+        }, ct);
+        var before = await SendOkAsync(api, HttpMethod.Get, "bootenvs/lk-iso", null, ct);
+        Assert.False(before.GetProperty("Available").GetBoolean(), "available before its ISO was uploaded: " + before);
+
+        var upload = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "isos", "upload", iso], TimeSpan.FromMinutes(2), server.CliEnvironment(), ct);
+        Assert.True(upload.ExitCode == 0, upload.Combined);
+        var env = before;
+        for (var wait = Stopwatch.StartNew(); !env.GetProperty("Available").GetBoolean() && wait.Elapsed < TimeSpan.FromSeconds(60); await Task.Delay(250, ct))
+        {
+            env = await SendOkAsync(api, HttpMethod.Get, "bootenvs/lk-iso", null, ct);
+        }
+
+        Assert.True(env.GetProperty("Available").GetBoolean(), "the ISO was not exploded: " + env);
+
+        await BootAndAssertAsync(net, tap, server, api, "lk-iso", "lk-iso-vm-1", directory, ct);
+        TestContext.Current.SendDiagnosticMessage($"iso-bios image PXE boot: whole test {total.Elapsed.TotalSeconds:F1} s");
+    }
+
+    // The iPXE template image push generates (ImagePushCommand): BootParams gets initrd=initrd.img in .ipxe renders.
+    private const string Ipxe = """
+        #!ipxe
+        kernel {{.Env.PathFor "http" .Env.Kernel}} {{.BootParams}} initrd=metadata.cpio || goto failed
+        {{range $initrd := .Env.Initrds -}}
+        initrd {{$.Env.PathFor "http" $initrd}} || goto failed
+        {{end -}}
+        initrd {{.ProvisionerURL}}/machines/{{.Machine.UUID}}/metadata.cpio || goto failed
+        boot || goto failed
+        :failed
+        echo Booting {{.Env.Name}} failed
+
+        """;
+
+    private static void RequireBootTools()
+    {
         Assert.SkipUnless(NetnsLab.IsRoot, "network-namespace tests need root");
         foreach (var required in new[] { QemuVm.OvmfCode, QemuVm.OvmfVars, "/usr/lib/ipxe/ipxe.efi" })
         {
@@ -101,38 +185,34 @@ public sealed class PushTests(TestImages images)
         }
 
         TestEnvironment.RequireTool("qemu-system-x86_64", "qemu-system-x86");
-        var ct = TestContext.Current.CancellationToken;
-        var total = Stopwatch.StartNew();
-        using var directory = new TempDirectory("push-boot");
-        var layout = BootImages(directory.Combine("layout"));
-        var spec = $$"""
-            kernel:
-              image: {{images.Ref("kernel")}}
-              cmdline: "console=ttyS0 panic=-1 loglevel=4"
-            init:
-              - oci:{{layout}}:init
-            onboot:
-              - name: hello
-                image: oci:{{layout}}:onboot
-                command: ["/bin/onboot"]
-            services:
-              - name: show
-                image: oci:{{layout}}:show
-                command: ["/bin/show"]
-                binds.add: ["/etc/underlay:/etc/underlay"]
-            """;
-        var result = await Builds.BuildAsync(directory, spec, OutputFormat.KernelInitrd);
-        var output = directory.Combine("out");
+    }
 
-        await using var net = await NetnsLab.CreateAsync(clients: 0, network: "10.99.52", cancellationToken: ct);
-        var tap = await net.AddTapAsync(ct);
-        await using var server = new UnderlayServerProcess(
-            extraArguments: ["--dhcp-interfaces", "eth0", "--dhcp-probe-timeout", "0"],
-            networkNamespace: net.Server,
-            address: net.ServerAddress,
-            disableNetworkServices: false);
-        await server.StartAsync(ct);
-        using var api = server.NamespaceAdminClient();
+    private string OnbootSpec(string layout) => $$"""
+        kernel:
+          image: {{images.Ref("kernel")}}
+          cmdline: "console=ttyS0 panic=-1 loglevel=4"
+        init:
+          - oci:{{layout}}:init
+        onboot:
+          - name: hello
+            image: oci:{{layout}}:onboot
+            command: ["/bin/onboot"]
+        services:
+          - name: show
+            image: oci:{{layout}}:show
+            command: ["/bin/show"]
+            binds.add: ["/etc/underlay:/etc/underlay"]
+        """;
+
+    private static UnderlayServerProcess LabServer(NetnsLab net) => new(
+        extraArguments: ["--dhcp-interfaces", "eth0", "--dhcp-probe-timeout", "0"],
+        networkNamespace: net.Server,
+        address: net.ServerAddress,
+        disableNetworkServices: false);
+
+    /// <summary>A subnet, and underlay-discovery as the unknownBootEnv with the image's own kernel+initrd.</summary>
+    private static async Task PrepareLabAsync(NetnsLab net, UnderlayServerProcess server, NamespaceApiClient api, BuildResult result, TempDirectory directory, CancellationToken ct)
+    {
         await api.CreateAsync(new Subnet
         {
             Name = "push-lab",
@@ -141,9 +221,6 @@ public sealed class PushTests(TestImages images)
             ActiveEnd = $"{net.Network}.200",
             ActiveLeaseTime = 600,
         }, ct);
-
-        var push = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "image", "push", output, "--bootenv", "lk-boot"], TimeSpan.FromMinutes(3), server.CliEnvironment(), ct);
-        Assert.True(push.ExitCode == 0, "underlay image push failed: " + push.Combined);
 
         // iPXE is always sent to default.ipxe, the unknownBootEnv's script, which chains a known machine's <mac>.ipxe.
         // underlay-discovery is that bootenv; it needs some kernel+initrd to be available: the image's own serve.
@@ -155,19 +232,20 @@ public sealed class PushTests(TestImages images)
         var upload = await net.RunInAsync(net.Server, ["dotnet", RepoPaths.CliDll, "isos", "upload", discovery], TimeSpan.FromMinutes(2), server.CliEnvironment(), ct);
         Assert.True(upload.ExitCode == 0, upload.Combined);
         await SendOkAsync(api, HttpMethod.Post, "prefs", """{"unknownBootEnv":"underlay-discovery"}""", ct);
+    }
 
-        var machine = await api.CreateAsync(new Machine { Name = "lk-vm-1", HardwareAddrs = [Mac], BootEnv = "lk-boot" }, ct);
+    private static async Task BootAndAssertAsync(NetnsLab net, string tap, UnderlayServerProcess server, NamespaceApiClient api, string bootEnv, string name, TempDirectory directory, CancellationToken ct)
+    {
+        var machine = await api.CreateAsync(new Machine { Name = name, HardwareAddrs = [Mac], BootEnv = bootEnv }, ct);
         await SendOkAsync(api, HttpMethod.Post, $"machines/{machine.Uuid}/params/linuxkit/userdata", "\"role=pxe-worker-7\"", ct);
-        var env = await SendOkAsync(api, HttpMethod.Get, "bootenvs/lk-boot", null, ct);
-        Assert.True(env.GetProperty("Available").GetBoolean(), env.ToString());
-
         var boot = await BootAsync(net, tap, directory, ct);
         var diagnostics = $"in {boot.Elapsed.TotalSeconds:F0} s\n--- serial\n{Tail(boot.Serial)}\n--- underlayd\n{Tail(server.Output)}";
-        Assert.True(boot.Serial.Contains("UNDERLAY-BOOT-DONE", StringComparison.Ordinal), "the VM did not finish booting the pushed image " + diagnostics);
+        Assert.True(boot.Serial.Contains("UNDERLAY-BOOT-DONE", StringComparison.Ordinal), $"the VM did not finish booting {bootEnv} " + diagnostics);
         Assert.True(boot.Serial.Contains(OnbootMarker + " hello", StringComparison.Ordinal), "no onboot marker " + diagnostics);
-        Assert.True(boot.Serial.Contains("hostname: lk-vm-1", StringComparison.Ordinal), "no hostname " + diagnostics);
+        // Only the bootenv's own template loads the overlay: discovery (same image, the fallback) would print neither.
+        Assert.True(boot.Serial.Contains("hostname: " + name, StringComparison.Ordinal), "no hostname " + diagnostics);
         Assert.True(boot.Serial.Contains("userdata: role=pxe-worker-7", StringComparison.Ordinal), "no userdata " + diagnostics);
-        TestContext.Current.SendDiagnosticMessage($"pushed image PXE boot: {boot.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
+        TestContext.Current.SendDiagnosticMessage($"{bootEnv} PXE boot: {boot.Elapsed.TotalSeconds:F1} s");
     }
 
     /// <summary>
