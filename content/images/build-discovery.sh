@@ -107,7 +107,7 @@ cp "$underlay" "$ag/usr/bin/underlay"
 strip --strip-unneeded "$ag/usr/bin/underlay" 2>/dev/null || true
 libs=$(ldd "$underlay" | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}')
 for ssl in libssl.so.3 libcrypto.so.3; do
-  path=$(ldconfig -p | awk -v n="$ssl" '$1 == n && /x86-64/ {print $NF; exit}')
+  path=$(ldconfig -p | awk -v n="$ssl" '!found && $1 == n && /x86-64/ {print $NF; found = 1}')  # no early exit: ldconfig would die of SIGPIPE under pipefail
   [[ -n $path ]] || { log "$ssl is missing: install libssl3"; exit 1; }
   libs="$libs $path $(ldd "$path" | awk '/=> \// {print $3}')"
 done

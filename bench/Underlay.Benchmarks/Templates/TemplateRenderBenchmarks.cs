@@ -190,22 +190,22 @@ internal static class KickstartTemplate
         echo "disk {{ $disk }} mac {{ .Machine.MacAddr }} address {{ .Machine.Address }}"
         %end
 
-        %post --log=/root/post-install.log
+        %post --log=/var/log/post-install.log
         #!/bin/bash
         set -e
         {{- if .Param "rs-debug-enable" }}
         set -x
         {{- end }}
-        mkdir -p /root/.ssh /home/{{ $user }}/.ssh
-        chmod 700 /root/.ssh
-        cat > /root/.ssh/authorized_keys <<'EOF'
+        mkdir -p ~root/.ssh ~{{ $user }}/.ssh
+        chmod 700 ~root/.ssh
+        cat > ~root/.ssh/authorized_keys <<'EOF'
         {{- range $name, $key := .Param "access-keys" }}
         {{ $key }}
         {{- end }}
         EOF
-        chmod 600 /root/.ssh/authorized_keys
-        cp /root/.ssh/authorized_keys /home/{{ $user }}/.ssh/
-        chown -R {{ $user }}: /home/{{ $user }}/.ssh
+        chmod 600 ~root/.ssh/authorized_keys
+        cp ~root/.ssh/authorized_keys ~{{ $user }}/.ssh/
+        chown -R {{ $user }}: ~{{ $user }}/.ssh
         cat > /etc/chrony.conf <<'EOF'
         {{- range .Param "ntp-servers" }}
         server {{ . }} iburst

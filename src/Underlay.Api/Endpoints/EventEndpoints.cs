@@ -141,19 +141,9 @@ internal static class EventEndpoints
     private static async Task PostAsync(HttpContext context, ApiServices services)
     {
         var principal = context.Principal();
-        if (await ApiHttp.ReadBodyAsync(context, ApiHttp.MaxObjectBytes).ConfigureAwait(false) is not { } body)
+        var (ok, posted) = await ApiHttp.ReadJsonBodyAsync(context, UnderlayJsonContext.Default.Event, "events", "an event").ConfigureAwait(false);
+        if (!ok)
         {
-            return;
-        }
-
-        Event? posted;
-        try
-        {
-            posted = JsonSerializer.Deserialize(body, UnderlayJsonContext.Default.Event);
-        }
-        catch (JsonException e)
-        {
-            await ApiHttp.WriteErrorAsync(context, 400, "events", "", $"body is not an event: {ApiHttp.Describe(e)}").ConfigureAwait(false);
             return;
         }
 

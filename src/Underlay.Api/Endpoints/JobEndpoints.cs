@@ -33,19 +33,9 @@ internal static class JobEndpoints
     private static async Task NextAsync(HttpContext context, ApiServices services)
     {
         var principal = context.Principal();
-        if (await ApiHttp.ReadBodyAsync(context, ApiHttp.MaxObjectBytes).ConfigureAwait(false) is not { } body)
+        var (ok, request) = await ApiHttp.ReadJsonBodyAsync(context, UnderlayJsonContext.Default.JobRequest, "jobs", "{\"Machine\": uuid, \"Context\": string}").ConfigureAwait(false);
+        if (!ok)
         {
-            return;
-        }
-
-        JobRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize(body, UnderlayJsonContext.Default.JobRequest);
-        }
-        catch (JsonException e)
-        {
-            await ApiHttp.WriteErrorAsync(context, 400, "jobs", "", $"body must be {{\"Machine\": uuid, \"Context\": string}}: {ApiHttp.Describe(e)}").ConfigureAwait(false);
             return;
         }
 
@@ -193,19 +183,9 @@ internal static class JobEndpoints
             return;
         }
 
-        if (await ApiHttp.ReadBodyAsync(context, ApiHttp.MaxObjectBytes).ConfigureAwait(false) is not { } body)
+        var (ok, request) = await ApiHttp.ReadJsonBodyAsync(context, UnderlayJsonContext.Default.WhoamiRequest, "machines", "a whoami request").ConfigureAwait(false);
+        if (!ok)
         {
-            return;
-        }
-
-        WhoamiRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize(body, UnderlayJsonContext.Default.WhoamiRequest);
-        }
-        catch (JsonException e)
-        {
-            await ApiHttp.WriteErrorAsync(context, 400, "machines", "", $"body is not a whoami request: {ApiHttp.Describe(e)}").ConfigureAwait(false);
             return;
         }
 

@@ -111,6 +111,30 @@ public static class ApiHttp
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Reads a JSON request body of at most <see cref="MaxObjectBytes"/> into <typeparamref name="T"/>. When it is too
+    /// large or does not parse, the 413/400 answer (saying it should be <paramref name="expected"/>) is already
+    /// written and <c>Ok</c> is false. A literal <c>null</c> body parses to a null value.
+    /// </summary>
+    public static async Task<(bool Ok, T? Value)> ReadJsonBodyAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo,
+        string model, string expected)
+    {
+        if (await ReadBodyAsync(context, MaxObjectBytes).ConfigureAwait(false) is not { } body)
+        {
+            return (false, default);
+        }
+
+        try
+        {
+            return (true, JsonSerializer.Deserialize(body, typeInfo));
+        }
+        catch (JsonException e)
+        {
+            await WriteErrorAsync(context, 400, model, "", $"body must be {expected}: {Describe(e)}").ConfigureAwait(false);
+            return (false, default);
+        }
+    }
+
     /// <summary>The version an <c>If-Match</c> header asks for, or null.</summary>
     public static long? ExpectedVersion(HttpContext context)
     {

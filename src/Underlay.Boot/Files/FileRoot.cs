@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Underlay.Tftp.Files;
 
 namespace Underlay.Boot.Files;
 
@@ -10,10 +11,7 @@ namespace Underlay.Boot.Files;
 /// </summary>
 public sealed class FileRoot
 {
-    /// <summary>Linux's limit on links followed during one resolution (MAXSYMLINKS).</summary>
-    private const int MaxSymbolicLinks = 40;
-
-    private readonly string _realRoot;
+    private readonly ConfinedRoot _root;
 
     public FileRoot(string directory)
     {
@@ -25,7 +23,7 @@ public sealed class FileRoot
         }
 
         Directory.CreateDirectory(Path);
-        _realRoot = Resolve("/", Path) ?? throw new IOException($"boot file root '{Path}' has a symbolic link loop");
+        _root = new ConfinedRoot(Path);
     }
 
     /// <summary>The root as configured (absolute).</summary>
@@ -82,13 +80,13 @@ public sealed class FileRoot
             return FileLookup.NotFound;
         }
 
-        var resolved = Resolve(_realRoot, relative);
+        var resolved = _root.Resolve(relative);
         if (resolved is null)
         {
             return FileLookup.Refused("Too many levels of symbolic links");
         }
 
-        if (!IsUnderRoot(resolved))
+        if (!_root.Contains(resolved))
         {
             return FileLookup.Refused("Path leaves the file root");
         }
@@ -106,71 +104,8 @@ public sealed class FileRoot
         }
 
         var full = normalized.Length == 0 ? Path : System.IO.Path.Combine(Path, normalized);
-        var resolved = Resolve(_realRoot, normalized);
-        return resolved is not null && IsUnderRoot(resolved) ? full : null;
-    }
-
-    private bool IsUnderRoot(string resolved) =>
-        _realRoot == "/" || resolved == _realRoot ||
-        (resolved.StartsWith(_realRoot, StringComparison.Ordinal) && resolved[_realRoot.Length] == '/');
-
-    /// <summary>
-    /// Resolves <paramref name="relative"/> against the resolved directory <paramref name="start"/>, following every
-    /// link (an absolute target restarts at "/", ".." climbs from the resolved directory); missing components stay
-    /// as they are. Null after too many links.
-    /// </summary>
-    private static string? Resolve(string start, string relative)
-    {
-        var pending = new Stack<string>();
-        Push(pending, relative);
-        var current = start;
-        var links = 0;
-        while (pending.Count > 0)
-        {
-            var segment = pending.Pop();
-            if (segment.Length == 0 || segment == ".")
-            {
-                continue;
-            }
-
-            if (segment == "..")
-            {
-                var slash = current.LastIndexOf('/');
-                current = slash <= 0 ? "/" : current[..slash];
-                continue;
-            }
-
-            var next = current == "/" ? "/" + segment : current + "/" + segment;
-            var target = new FileInfo(next).LinkTarget;
-            if (target is null)
-            {
-                current = next;
-                continue;
-            }
-
-            if (++links > MaxSymbolicLinks)
-            {
-                return null;
-            }
-
-            if (target.StartsWith('/'))
-            {
-                current = "/";
-            }
-
-            Push(pending, target);
-        }
-
-        return current;
-    }
-
-    private static void Push(Stack<string> pending, string path)
-    {
-        var segments = path.Split('/');
-        for (var i = segments.Length - 1; i >= 0; i--)
-        {
-            pending.Push(segments[i]);
-        }
+        var resolved = _root.Resolve(normalized);
+        return resolved is not null && _root.Contains(resolved) ? full : null;
     }
 }
 

@@ -12,10 +12,7 @@ namespace Underlay.Tftp.Files;
 /// </summary>
 public sealed class DirectoryFileSource : ITftpFileSource
 {
-    /// <summary>Linux's limit on symbolic links followed during one path resolution (MAXSYMLINKS, ELOOP).</summary>
-    private const int MaxSymbolicLinks = 40;
-
-    private readonly string _realRoot;
+    private readonly ConfinedRoot _root;
 
     public DirectoryFileSource(string rootDirectory)
     {
@@ -26,7 +23,7 @@ public sealed class DirectoryFileSource : ITftpFileSource
             throw new DirectoryNotFoundException($"TFTP root '{RootDirectory}' does not exist.");
         }
 
-        _realRoot = Resolve("/", RootDirectory) ?? throw new IOException($"TFTP root '{RootDirectory}' has a symbolic link loop.");
+        _root = new ConfinedRoot(RootDirectory);
     }
 
     /// <summary>The root as given (made absolute).</summary>
@@ -40,13 +37,13 @@ public sealed class DirectoryFileSource : ITftpFileSource
 
     private TftpOpenResult Open(string path)
     {
-        var resolved = Resolve(_realRoot, path);
+        var resolved = _root.Resolve(path);
         if (resolved is null)
         {
             return TftpOpenResult.Error(TftpErrorCode.AccessViolation, "Too many levels of symbolic links");
         }
 
-        if (!IsUnderRoot(resolved))
+        if (!_root.Contains(resolved))
         {
             return TftpOpenResult.Error(TftpErrorCode.AccessViolation, "Path leaves the TFTP root");
         }
@@ -75,70 +72,6 @@ public sealed class DirectoryFileSource : ITftpFileSource
         catch (UnauthorizedAccessException)
         {
             return TftpOpenResult.AccessViolation();
-        }
-    }
-
-    private bool IsUnderRoot(string resolved) =>
-        _realRoot == "/" ||
-        resolved == _realRoot ||
-        (resolved.StartsWith(_realRoot, StringComparison.Ordinal) && resolved[_realRoot.Length] == '/');
-
-    /// <summary>
-    /// Resolves <paramref name="relative"/> against the already-resolved directory <paramref name="start"/>,
-    /// following every symbolic link (an absolute target restarts at "/", ".." climbs from the resolved
-    /// directory). Missing components are kept as they are. Returns null after too many links.
-    /// </summary>
-    private static string? Resolve(string start, string relative)
-    {
-        var pending = new Stack<string>();
-        PushSegments(pending, relative);
-        var current = start;
-        var links = 0;
-        while (pending.Count > 0)
-        {
-            var segment = pending.Pop();
-            if (segment.Length == 0 || segment == ".")
-            {
-                continue;
-            }
-
-            if (segment == "..")
-            {
-                var slash = current.LastIndexOf('/');
-                current = slash <= 0 ? "/" : current[..slash];
-                continue;
-            }
-
-            var next = current == "/" ? "/" + segment : current + "/" + segment;
-            var target = new FileInfo(next).LinkTarget;
-            if (target is null)
-            {
-                current = next;
-                continue;
-            }
-
-            if (++links > MaxSymbolicLinks)
-            {
-                return null;
-            }
-
-            if (target.StartsWith('/'))
-            {
-                current = "/";
-            }
-
-            PushSegments(pending, target);
-        }
-
-        return current;
-    }
-
-    private static void PushSegments(Stack<string> pending, string path)
-    {
-        var segments = path.Split('/');
-        for (var i = segments.Length - 1; i >= 0; i--)
-        {
-            pending.Push(segments[i]);
         }
     }
 }
